@@ -14,12 +14,17 @@
 
 #include "common/err.h"
 
-struct avro_reader; /* a parsed writer schema, reusable for many values */
+/* Not named avro_reader_*: avro-c owns that prefix (its avro_reader_free() would clash at compile and
+ * link time). */
+struct avro_decoder; /* a parsed writer schema, reusable for many values; one thread at a time */
 
-struct avro_reader *avro_reader_new(const char *schema_json, struct cerr *err);
-void avro_reader_free(struct avro_reader *r);
+/* Parses the writer schema JSON (with jansson and avro-c). Returns NULL with err when either rejects
+ * it. avro_decoder_free(NULL) is a no-op. */
+struct avro_decoder *avro_decoder_new(const char *schema_json, struct cerr *err);
+void avro_decoder_free(struct avro_decoder *d);
 
-/* Decodes body bytes (after the single-object header). Returns a new reference, or NULL with err. */
-json_t *avro_reader_decode(struct avro_reader *r, const void *p, size_t n, struct cerr *err);
+/* Decodes body bytes (after the single-object header). Returns a new reference, or NULL with err for
+ * bytes that are not exactly one value of the schema (never reads outside [p, p+n)). */
+json_t *avro_decoder_decode(struct avro_decoder *d, const void *p, size_t n, struct cerr *err);
 
 #endif

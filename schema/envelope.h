@@ -34,7 +34,10 @@ struct envelope_source {
 
 /* Appends the envelope for op ('c','u','d','r','t') to out: header + body. before/after may be NULL.
  * Columns of a tuple are matched to ts->cols by position. Returns 0, or -1 with err (a value that does not
- * parse as its type: err names the column). out is left with partial bytes on error; reset it. */
+ * parse as its type: err names the column). out is left with partial bytes on error; reset it.
+ * Tuples are taken literally: pgoutput sends the columns outside the replica identity of a 'K' old tuple
+ * as NULL, so the caller marks them PGO_VAL_UNCHANGED (or passes a shorter `before`: the columns past
+ * its end are written as Unchanged; in `after` they are an error). */
 __attribute__((warn_unused_result)) int envelope_encode(const struct table_schema *ts, char op,
                                                         const struct pgo_tuple *before,
                                                         const struct pgo_tuple *after,
@@ -42,7 +45,8 @@ __attribute__((warn_unused_result)) int envelope_encode(const struct table_schem
                                                         struct buf *out, struct cerr *err);
 
 /* Appends the key (header + record of the key columns taken from tup) to out. Returns 0, or -1 with err
- * (no key columns, or a key column that is NULL/unchanged in tup). */
+ * (no key columns, or a key column that is unchanged or missing in tup). A NULL key column is written as
+ * null: under REPLICA IDENTITY FULL every column is a key column, nullable ones included. */
 __attribute__((warn_unused_result)) int envelope_encode_key(const struct table_schema *ts,
                                                             const struct pgo_tuple *tup, struct buf *out,
                                                             struct cerr *err);
