@@ -42,7 +42,7 @@ struct coltype {
  * below 16384 that cleave does not map, known = true for user-defined types (>= 16384). */
 void coltype_from_pg(uint32_t oid, int32_t typmod, struct coltype *out);
 
-/* The PostgreSQL spelling of the type, e.g. "numeric(12,2)", "varchar(40)", "int4[]"; NULL-safe buffer. */
+/* The PostgreSQL spelling of the type, e.g. "numeric(12,2)", "varchar(40)", "integer[]"; NULL-safe buffer. */
 void coltype_pg_name(const struct coltype *t, char *out, size_t outlen);
 
 #endif
