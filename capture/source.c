@@ -1,1 +1,501 @@
-/* placeholder: being written */
+/* source.c: see source.h. SQL and replication commands for the monolith PostgreSQL. */
+#include "capture/source.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+/* The text forms pgtext.h parses depend on these session settings of the walsender. */
+#define SOURCE_SESSION_OPTIONS \
+	"-c datestyle=ISO -c intervalstyle=postgres -c timezone=UTC -c extra_float_digits=3 " \
+	"-c bytea_output=hex"
+
+struct source {
+	const struct cleave_config *cfg;
+	PGconn *repl;     /* replication=database connection, NULL when closed */
+	char *copybuf;    /* the last CopyData message, owned by libpq (PQfreemem) */
+	char dbname[128];
+	char ctx[160];    /* log context: slot=... */
+};
+
+struct source *source_new(const struct cleave_config *cfg)
+{
+	struct source *s = calloc(1, sizeof *s);
+
+	if (!s)
+		return NULL;
+	s->cfg = cfg;
+	snprintf(s->ctx, sizeof s->ctx, "slot=%s", cfg->source.slot);
+	return s;
+}
+
+void source_free(struct source *s)
+{
+	if (!s)
+		return;
+	source_stop(s);
+	free(s);
+}
+
+const char *source_dbname(const struct source *s)
+{
+	return s->dbname;
+}
+
+/* Connects with the configured DSN; `replication` adds replication=database. The DSN is expanded as a
+ * connection string and the keywords after it override it. */
+static PGconn *source_connect(const struct source *s, bool replication, struct cerr *err)
+{
+	const char *keys[] = {"dbname", "options", "application_name", "replication", NULL};
+	const char *vals[] = {s->cfg->source.dsn, SOURCE_SESSION_OPTIONS, "cleave capture",
+	                      replication ? "database" : NULL, NULL};
+	PGconn *c;
+
+	if (!replication)
+		keys[3] = NULL;
+	c = PQconnectdbParams(keys, vals, 1);
+	if (!c) {
+		cerr_set(err, true, "out of memory connecting to the source");
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		/* libpq's message names host and port, never the password */
+		cerr_set(err, true, "cannot connect to the source PostgreSQL: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* A server error that a person must fix vs. one that may go away (connection lost, server starting). */
+static bool source_error_retriable(const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (!state)
+		return true;
+	/* 08: connection exception, 57: operator intervention (shutdown), 53: insufficient resources,
+	 * 55006: object in use (slot active for another PID, e.g. a previous capture still exiting) */
+	return strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+	       strcmp(state, "55006") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0;
+}
+
+static void source_chomp(char *m)
+{
+	size_t n = strlen(m);
+	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+		m[--n] = '\0';
+}
+
+/* Runs sql with params; returns the result (PGRES_TUPLES_OK or COMMAND_OK) or NULL with err. */
+static PGresult *source_exec(PGconn *c, const char *sql, int nparams, const char *const *params,
+                             struct cerr *err)
+{
+	/* replication connections accept only the simple query protocol */
+	PGresult *res = nparams ? PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0) : PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(res);
+	char msg[512];
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return res;
+	snprintf(msg, sizeof msg, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(c));
+	source_chomp(msg);
+	cerr_set(err, PQstatus(c) != CONNECTION_OK || source_error_retriable(res), "%s", msg);
+	PQclear(res);
+	return NULL;
+}
+
+static int source_check_wal_level(PGconn *c, struct cerr *err)
+{
+	PGresult *res = source_exec(c, "SHOW wal_level", 0, NULL, err);
+	int rc = 0;
+
+	if (!res)
+		return cerr_wrap(err, "reading wal_level");
+	if (strcmp(PQgetvalue(res, 0, 0), "logical") != 0)
+		rc = cerr_set(err, false,
+		              "the source has wal_level=%s; set wal_level=logical in postgresql.conf and restart it",
+		              PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
+/* Every configured table exists and has a key that identifies its rows in Kafka. */
+static int source_check_tables(PGconn *c, const struct cleave_config *cfg, struct cerr *err)
+{
+	static const char sql[] =
+		"SELECT c.relreplident, c.relkind,"
+		" EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)"
+		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE n.nspname = $1 AND c.relname = $2";
+
+	for (size_t i = 0; i < cfg->source.ntables; i++) {
+		const struct cfg_table *t = &cfg->source.tables[i];
+		const char *params[2] = {t->schema, t->name};
+		PGresult *res = source_exec(c, sql, 2, params, err);
+		char ident, kind;
+		bool pk;
+
+		if (!res)
+			return cerr_wrap(err, "checking table %s.%s", t->schema, t->name);
+		if (PQntuples(res) == 0) {
+			PQclear(res);
+			return cerr_set(err, false,
+			                "table %s.%s named in source.tables (%s) does not exist in the source database;"
+			                " create it or remove it from the config",
+			                t->schema, t->name, cfg->path);
+		}
+		ident = PQgetvalue(res, 0, 0)[0];
+		kind = PQgetvalue(res, 0, 1)[0];
+		pk = PQgetvalue(res, 0, 2)[0] == 't';
+		PQclear(res);
+		if (kind != 'r' && kind != 'p')
+			return cerr_set(err, false, "%s.%s is not a table (relkind '%c'); only tables can be captured",
+			                t->schema, t->name, kind);
+		if (ident == 'n' || (ident == 'd' && !pk))
+			return cerr_set(err, false,
+			                "table %s.%s has neither a primary key nor a replica identity, so its rows have"
+			                " no Kafka key and its updates and deletes cannot be captured; add a primary key"
+			                " or run ALTER TABLE %s.%s REPLICA IDENTITY FULL",
+			                t->schema, t->name, t->schema, t->name);
+	}
+	return 0;
+}
+
+/* Appends "schema"."table" quoted for SQL. */
+static int source_put_qualified(PGconn *c, struct buf *b, const struct cfg_table *t)
+{
+	char *s = PQescapeIdentifier(c, t->schema, strlen(t->schema));
+	char *n = PQescapeIdentifier(c, t->name, strlen(t->name));
+	int rc = (s && n) ? buf_printf(b, "%s.%s", s, n) : -1;
+
+	PQfreemem(s);
+	PQfreemem(n);
+	return rc;
+}
+
+/* Creates the publication for the configured tables, or adds the tables it lacks. */
+static int source_ensure_publication(PGconn *c, const struct cleave_config *cfg, struct cerr *err)
+{
+	static const char has_sql[] = "SELECT puballtables FROM pg_publication WHERE pubname = $1";
+	static const char in_sql[] = "SELECT 1 FROM pg_publication_tables"
+	                             " WHERE pubname = $1 AND schemaname = $2 AND tablename = $3";
+	const char *pub = cfg->source.publication;
+	char *qpub = PQescapeIdentifier(c, pub, strlen(pub));
+	struct buf sql;
+	PGresult *res;
+	int rc = -1;
+	bool exists, all;
+
+	buf_init(&sql, 0);
+	if (!qpub) {
+		cerr_set(err, false, "out of memory");
+		goto cleanup;
+	}
+	res = source_exec(c, has_sql, 1, &pub, err);
+	if (!res) {
+		cerr_wrap(err, "looking up publication %s", pub);
+		goto cleanup;
+	}
+	exists = PQntuples(res) == 1;
+	all = exists && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (all) {
+		rc = 0;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < cfg->source.ntables; i++) {
+		const struct cfg_table *t = &cfg->source.tables[i];
+		const char *params[3] = {pub, t->schema, t->name};
+
+		if (exists) {
+			res = source_exec(c, in_sql, 3, params, err);
+			if (!res) {
+				cerr_wrap(err, "looking up publication %s", pub);
+				goto cleanup;
+			}
+			bool present = PQntuples(res) > 0;
+			PQclear(res);
+			if (present)
+				continue;
+		}
+		if (sql.len == 0 && buf_printf(&sql, exists ? "ALTER PUBLICATION %s ADD TABLE " : "CREATE PUBLICATION %s"
+		                                              " FOR TABLE ", qpub) < 0)
+			goto oom;
+		else if (sql.len > 0 && sql.data[sql.len - 1] != ' ' && buf_puts(&sql, ", ") < 0)
+			goto oom;
+		if (source_put_qualified(c, &sql, t) < 0)
+			goto oom;
+	}
+	if (sql.len == 0) {
+		rc = 0;
+		goto cleanup;
+	}
+	/* publish_via_partition_root: a partitioned table's changes arrive as its own */
+	if (!exists && buf_puts(&sql, " WITH (publish_via_partition_root = true)") < 0)
+		goto oom;
+	res = source_exec(c, (const char *)sql.data, 0, NULL, err);
+	if (!res) {
+		cerr_wrap(err, "%s publication %s", exists ? "altering" : "creating", pub);
+		goto cleanup;
+	}
+	PQclear(res);
+	log_info(NULL, "publication %s %s: %s", pub, exists ? "altered" : "created", (const char *)sql.data);
+	rc = 0;
+	goto cleanup;
+oom:
+	cerr_set(err, false, "out of memory");
+cleanup:
+	buf_free(&sql);
+	PQfreemem(qpub);
+	return rc;
+}
+
+/* The slot exists, is a pgoutput slot of this database, and was not invalidated; creates it if missing. */
+static int source_ensure_slot(struct source *s, PGconn *c, lsn_t *confirmed, struct cerr *err)
+{
+	static const char sql[] = "SELECT plugin, database, coalesce(wal_status, ''), confirmed_flush_lsn"
+	                          " FROM pg_replication_slots WHERE slot_name = $1";
+	const char *slot = s->cfg->source.slot;
+	PGresult *res = source_exec(c, sql, 1, &slot, err);
+	PGconn *repl = NULL;
+	struct buf cmd;
+	int rc = -1;
+
+	buf_init(&cmd, 0);
+	if (!res)
+		return cerr_wrap(err, "looking up slot %s", slot);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		/* slot names are validated by the config to [a-z0-9_], so no quoting issue here */
+		if (buf_printf(&cmd, "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT 'nothing')", slot) < 0) {
+			cerr_set(err, false, "out of memory");
+			goto cleanup;
+		}
+		repl = source_connect(s, true, err);
+		if (!repl)
+			goto cleanup;
+		res = source_exec(repl, (const char *)cmd.data, 0, NULL, err);
+		if (!res) {
+			cerr_wrap(err, "creating replication slot %s", slot);
+			goto cleanup;
+		}
+		PQclear(res);
+		log_info(s->ctx, "replication slot created");
+		res = source_exec(c, sql, 1, &slot, err);
+		if (!res || PQntuples(res) == 0) {
+			PQclear(res);
+			cerr_set(err, true, "slot %s vanished right after it was created", slot);
+			goto cleanup;
+		}
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "pgoutput") != 0) {
+		cerr_set(err, false, "replication slot %s uses the plugin %s, not pgoutput; choose another source.slot",
+		         slot, PQgetvalue(res, 0, 0));
+	} else if (strcmp(PQgetvalue(res, 0, 1), s->dbname) != 0) {
+		cerr_set(err, false, "replication slot %s belongs to database %s, not %s; choose another source.slot",
+		         slot, PQgetvalue(res, 0, 1), s->dbname);
+	} else if (strcmp(PQgetvalue(res, 0, 2), "lost") == 0) {
+		cerr_set(err, false,
+		         "replication slot %s was invalidated (its WAL was removed, see max_slot_wal_keep_size): changes"
+		         " since its position are gone; drop the slot (SELECT pg_drop_replication_slot('%s')) and"
+		         " start again with a snapshot",
+		         slot, slot);
+	} else if (PQgetisnull(res, 0, 3) || lsn_parse(PQgetvalue(res, 0, 3), confirmed) < 0) {
+		cerr_set(err, false, "replication slot %s has no confirmed position", slot);
+	} else {
+		rc = 0;
+	}
+	PQclear(res);
+cleanup:
+	if (repl)
+		PQfinish(repl);
+	buf_free(&cmd);
+	return rc;
+}
+
+int source_prepare(struct source *s, lsn_t *confirmed, struct cerr *err)
+{
+	PGconn *c = source_connect(s, false, err);
+	int rc = -1;
+
+	if (!c)
+		return -1;
+	snprintf(s->dbname, sizeof s->dbname, "%s", PQdb(c));
+	if (source_check_wal_level(c, err) < 0 || source_check_tables(c, s->cfg, err) < 0 ||
+	    source_ensure_publication(c, s->cfg, err) < 0 || source_ensure_slot(s, c, confirmed, err) < 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	PQfinish(c);
+	return rc;
+}
+
+int source_start(struct source *s, struct cerr *err)
+{
+	struct buf cmd;
+	PGresult *res;
+	char *qpub;
+	int rc = -1;
+
+	source_stop(s);
+	s->repl = source_connect(s, true, err);
+	if (!s->repl)
+		return -1;
+	buf_init(&cmd, 0);
+	qpub = PQescapeIdentifier(s->repl, s->cfg->source.publication, strlen(s->cfg->source.publication));
+	if (!qpub)
+		goto oom;
+	{
+		/* publication_names is a string literal holding a list of identifiers */
+		char *lit = PQescapeLiteral(s->repl, qpub, strlen(qpub));
+
+		if (!lit)
+			goto oom;
+		if (buf_printf(&cmd,
+		               "START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '1', publication_names %s,"
+		               " messages 'true')",
+		               s->cfg->source.slot, lit) < 0) {
+			PQfreemem(lit);
+			goto oom;
+		}
+		PQfreemem(lit);
+	}
+	res = PQexec(s->repl, (const char *)cmd.data);
+	if (PQresultStatus(res) != PGRES_COPY_BOTH) {
+		char msg[512];
+
+		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
+		source_chomp(msg);
+		cerr_set(err, source_error_retriable(res), "starting replication from slot %s: %s",
+		         s->cfg->source.slot, msg);
+		PQclear(res);
+		source_stop(s);
+		goto cleanup;
+	}
+	PQclear(res);
+	rc = 0;
+	goto cleanup;
+oom:
+	cerr_set(err, false, "out of memory");
+	source_stop(s);
+cleanup:
+	PQfreemem(qpub);
+	buf_free(&cmd);
+	return rc;
+}
+
+/* Classifies how the stream ended: a dropped publication or an invalidated slot need a person. */
+static int source_stream_ended(struct source *s, struct cerr *err)
+{
+	PGresult *res = PQgetResult(s->repl);
+	char msg[512] = "";
+	bool retriable = true;
+
+	if (res && PQresultStatus(res) == PGRES_FATAL_ERROR) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
+		retriable = source_error_retriable(res);
+		if (state && strcmp(state, "42704") == 0 && strstr(msg, "publication")) {
+			source_chomp(msg);
+			PQclear(res);
+			return cerr_set(err, false,
+			                "%s: the publication was dropped while capture used it; nothing after slot %s's"
+			                " confirmed position was lost, but pgoutput cannot go on without it: drop and"
+			                " recreate the slot and publication, then re-snapshot",
+			                msg, s->cfg->source.slot);
+		}
+	} else {
+		snprintf(msg, sizeof msg, "%s", PQerrorMessage(s->repl));
+	}
+	PQclear(res);
+	source_chomp(msg);
+	if (strstr(msg, "can no longer get changes from replication slot") || strstr(msg, "was invalidated"))
+		retriable = false;
+	return cerr_set(err, retriable, "replication stream of slot %s ended: %s", s->cfg->source.slot,
+	                msg[0] ? msg : "connection closed");
+}
+
+int source_read(struct source *s, struct repl_msg *msg, int timeout_ms, struct cerr *err)
+{
+	int n;
+
+	if (s->copybuf) {
+		PQfreemem(s->copybuf);
+		s->copybuf = NULL;
+	}
+	if (!s->repl)
+		return cerr_set(err, true, "replication connection is closed");
+	for (;;) {
+		n = PQgetCopyData(s->repl, &s->copybuf, 1);
+		if (n > 0)
+			break;
+		if (n == -1)
+			return source_stream_ended(s, err);
+		if (n == -2)
+			return cerr_set(err, true, "reading the replication stream: %s", PQerrorMessage(s->repl));
+		/* n == 0: nothing buffered yet; wait for the socket once */
+		if (timeout_ms < 0)
+			return 0;
+		struct pollfd pfd = {.fd = PQsocket(s->repl), .events = POLLIN};
+		int pr = poll(&pfd, 1, timeout_ms);
+
+		if (pr < 0 && errno != EINTR)
+			return cerr_set(err, true, "poll: %s", strerror(errno));
+		if (pr <= 0)
+			return 0;
+		if (!PQconsumeInput(s->repl))
+			return cerr_set(err, true, "reading the replication stream: %s", PQerrorMessage(s->repl));
+		timeout_ms = -1; /* consumed once; do not wait again */
+	}
+	if (repl_decode((const uint8_t *)s->copybuf, (size_t)n, msg, err) < 0)
+		return -1;
+	return 1;
+}
+
+int source_send_status(struct source *s, lsn_t received, lsn_t confirmed, struct cerr *err)
+{
+	uint8_t m[34];
+	size_t n;
+
+	if (!s->repl)
+		return cerr_set(err, true, "replication connection is closed");
+	n = repl_encode_status(m, received, confirmed, confirmed, clock_pg_now_us(), 0);
+	if (PQputCopyData(s->repl, (const char *)m, (int)n) <= 0 || PQflush(s->repl) < 0)
+		return cerr_set(err, true, "sending standby status: %s", PQerrorMessage(s->repl));
+	return 0;
+}
+
+void source_stop(struct source *s)
+{
+	if (s->copybuf) {
+		PQfreemem(s->copybuf);
+		s->copybuf = NULL;
+	}
+	if (!s->repl)
+		return;
+	if (PQstatus(s->repl) == CONNECTION_OK && PQputCopyEnd(s->repl, NULL) > 0) {
+		PGresult *res;
+
+		PQflush(s->repl);
+		/* drain what the server sends until it acknowledges the end of the copy */
+		while ((res = PQgetResult(s->repl)) != NULL) {
+			if (PQresultStatus(res) == PGRES_COPY_BOTH || PQresultStatus(res) == PGRES_COPY_OUT) {
+				char *b = NULL;
+				while (PQgetCopyData(s->repl, &b, 0) > 0)
+					PQfreemem(b);
+			}
+			PQclear(res);
+		}
+	}
+	PQfinish(s->repl);
+	s->repl = NULL;
+}

@@ -30,7 +30,9 @@ int cerr_wrap(struct cerr *e, const char *fmt, ...)
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof old);
-	snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+	/* truncation of an over-long message is acceptable */
+	if (snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old) < 0)
+		e->msg[0] = '\0';
 	e->set = true;
 	return -1;
 }

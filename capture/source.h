@@ -1,0 +1,42 @@
+/* source.h: the monolith PostgreSQL as capture sees it: a regular connection to validate the configured
+ * tables and create the publication and slot, and the replication connection that streams pgoutput.
+ * Talks to libpq only; knows nothing of Kafka. */
+#ifndef CLEAVE_SOURCE_H
+#define CLEAVE_SOURCE_H
+
+#include <stdbool.h>
+
+#include "capture/replproto.h"
+#include "common/err.h"
+#include "common/lsn.h"
+#include "config/config.h"
+
+struct source;
+
+/* The config must outlive the source. NULL when out of memory. */
+struct source *source_new(const struct cleave_config *cfg);
+void source_free(struct source *s);
+
+/* Checks wal_level and every configured table (exists, has a primary key or a replica identity), creates
+ * the publication (or adds missing tables to it) and the slot when missing, and checks that the slot is
+ * a usable pgoutput slot of this database. On error err->retriable tells a server that is down (retry
+ * later) from a problem a person must fix. *confirmed gets the slot's confirmed_flush_lsn. */
+int source_prepare(struct source *s, lsn_t *confirmed, struct cerr *err);
+
+/* Opens the replication connection and starts streaming from the slot's confirmed position. */
+int source_start(struct source *s, struct cerr *err);
+
+/* Waits up to timeout_ms for the next CopyData message. Returns 1 with *msg filled (valid until the next
+ * call), 0 when nothing arrived in time, -1 with err when the stream ended or failed. */
+int source_read(struct source *s, struct repl_msg *msg, int timeout_ms, struct cerr *err);
+
+/* Sends a standby status update: received = highest WAL end seen, flushed = applied = confirmed. */
+int source_send_status(struct source *s, lsn_t received, lsn_t confirmed, struct cerr *err);
+
+/* Ends streaming politely (CopyDone) and closes the replication connection; safe to call when closed. */
+void source_stop(struct source *s);
+
+/* The source database's name (for the envelope's source.db); "" before source_prepare. */
+const char *source_dbname(const struct source *s);
+
+#endif

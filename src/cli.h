@@ -1,0 +1,27 @@
+/* cli.h: what every subcommand shares: exit codes, the -c/--config option, loading the config. */
+#ifndef CLEAVE_CLI_H
+#define CLEAVE_CLI_H
+
+#include "config/config.h"
+
+/* SPEC.md §1 exit codes */
+#define EXIT_OK 0
+#define EXIT_PROBLEM 1 /* ran, but found a problem (drift, failed check) */
+#define EXIT_USAGE 2   /* usage, config or connection error */
+
+#define CLI_DEFAULT_CONFIG "./cleave.yaml"
+
+/* Loads the config at path, prints "cleave: <error>" to stderr on failure and returns NULL. Sets the log
+ * level from the config. */
+struct cleave_config *cli_load_config(const char *path);
+
+/* Installs SIGINT/SIGTERM handlers that set the flag cli_stop_requested() reads (and ignore SIGPIPE). */
+void cli_install_signals(void);
+int cli_stop_requested(void);
+
+/* Each subcommand: parses its own options (getopt_long), returns an exit code. */
+int cmd_capture(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif
