@@ -117,12 +117,14 @@ static int cfg_oom(struct cfg_loader *ld, const yaml_node_t *node, const char *p
 /* "a.b" + "c" -> "a.b.c"; "" + "c" -> "c"; cut (never overflowing) past CFG_PATH_MAX */
 static void cfg_path_key(char *out, const char *path, const char *key)
 {
-	snprintf(out, CFG_PATH_MAX, "%s%s%s", path, *path ? "." : "", key);
+	if (snprintf(out, CFG_PATH_MAX, "%s%s%s", path, *path ? "." : "", key) >= CFG_PATH_MAX)
+		out[CFG_PATH_MAX - 1] = '\0'; /* cut: only ever printed */
 }
 
 static void cfg_path_index(char *out, const char *path, size_t i)
 {
-	snprintf(out, CFG_PATH_MAX, "%s[%zu]", path, i);
+	if (snprintf(out, CFG_PATH_MAX, "%s[%zu]", path, i) >= CFG_PATH_MAX)
+		out[CFG_PATH_MAX - 1] = '\0'; /* cut: only ever printed */
 }
 
 /* "a, b or c" */
