@@ -22,6 +22,7 @@ int cli_stop_requested(void);
 /* Each subcommand: parses its own options (getopt_long), returns an exit code. */
 int cmd_capture(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

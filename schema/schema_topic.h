@@ -1,0 +1,25 @@
+/* schema_topic.h: the writer schemas capture published to `<topic_prefix>._schemas` (key: schema id as 16
+ * lowercase hex digits, value: the schema JSON; see table_schema.h), read back from Kafka so that any
+ * event can be decoded without another service. */
+#ifndef CLEAVE_SCHEMA_TOPIC_H
+#define CLEAVE_SCHEMA_TOPIC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "config/config.h"
+
+struct schema_topic;
+
+/* The config must outlive it. Nothing is read until the first lookup. NULL when out of memory. */
+struct schema_topic *schema_topic_new(const struct cleave_config *cfg);
+void schema_topic_free(struct schema_topic *st);
+
+/* Decodes a key or value written by capture (single-object header + Avro) into JSON (see
+ * schema/avro_decode.h). An unknown schema id makes it read the schema topic again once. Returns a new
+ * reference, or NULL with err (not single-object encoded, schema not found, bytes do not decode). */
+json_t *schema_topic_decode(struct schema_topic *st, const void *p, size_t n, struct cerr *err);
+
+#endif
