@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# demo/run.sh: the local demo. On a fresh Debian 12 machine, as root: installs what it needs, builds
+# cleave, starts a throwaway monolith PostgreSQL 15 (the shop schema of demo/shop.sql) and a Kafka
+# (librdkafka's mock cluster), runs `cleave capture`, applies a workload (demo/workload.sql) and prints
+# what arrived in Kafka, table by table, beside what the monolith holds. Stops and removes all of it.
+#
+#   demo/run.sh            (CLEAVE_KEEP_RUNDIR=1 keeps the run directory with the logs)
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=$repo/build-demo
+cmake_flags="-DCMAKE_BUILD_TYPE=RelWithDebInfo"
+run_prefix=/tmp/cleave-demo
+mock_brokers=1
+# shellcheck source=scripts/servers.sh
+source "$repo/scripts/servers.sh"
+
+tables=(users products orders order_items)
+step() { printf '\n== %s\n' "$*"; }
+psql_() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d monolith "$@"; }
+
+sweep_stale
+step "installing packages (if missing) and building cleave"
+install_packages
+CLEAVE_TEST_BUILD_TARGETS="cleave cleave-mock-kafka" build >/dev/null
+begin_run
+
+step "starting a throwaway monolith PostgreSQL and Kafka"
+start_postgres
+start_mock
+echo "PostgreSQL 127.0.0.1:$pg_port, Kafka $kafka_brokers, run directory $rundir"
+psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -c "CREATE DATABASE monolith"
+psql_ -f "$repo/demo/shop.sql"
+
+cat >"$rundir/cleave.yaml" <<YAML
+source:
+  dsn: "host=127.0.0.1 port=$pg_port dbname=monolith user=postgres"
+  slot: cleave
+  publication: cleave
+  tables: [public.users, public.products, public.orders, public.order_items]
+  snapshot: never
+kafka:
+  brokers: "$kafka_brokers"
+  topic_prefix: monolith
+log:
+  level: info
+YAML
+step "cleave check"
+"$build/cleave" check -c "$rundir/cleave.yaml"
+
+step "cleave capture (log: $rundir/capture.log)"
+"$build/cleave" capture -c "$rundir/cleave.yaml" 2>"$rundir/capture.log" &
+capture_pid=$!
+for _ in $(seq 600); do
+	grep -q "streaming publication" "$rundir/capture.log" && break
+	kill -0 "$capture_pid" 2>/dev/null || { cat "$rundir/capture.log"; exit 1; }
+	sleep 0.05
+done
+grep "streaming publication" "$rundir/capture.log"
+
+step "workload: users sign up, orders come in, some ship, some are cancelled"
+psql_ -f "$repo/demo/workload.sql"
+end=$(psql_ -At -c "SELECT pg_current_wal_lsn()")
+echo "workload committed up to LSN $end; waiting until capture confirmed it (Kafka acknowledged every event)"
+for _ in $(seq 1200); do
+	[[ $(psql_ -At -c "SELECT confirmed_flush_lsn >= '$end' FROM pg_replication_slots WHERE slot_name = 'cleave'") == t ]] && break
+	sleep 0.1
+done
+
+step "what arrived in Kafka"
+printf '%-28s %8s | %8s %8s %8s %8s %10s\n' "table" "rows now" "creates" "updates" "deletes" "truncs" "tombstones"
+for t in "${tables[@]}"; do
+	"$build/cleave" events -c "$rundir/cleave.yaml" --table "public.$t" >"$rundir/$t.events"
+	printf '%-28s %8s | %8s %8s %8s %8s %10s\n' "monolith.public.$t" "$(psql_ -At -c "SELECT count(*) FROM $t")" \
+		"$(grep -c '"op":"c"' "$rundir/$t.events" || true)" "$(grep -c '"op":"u"' "$rundir/$t.events" || true)" \
+		"$(grep -c '"op":"d"' "$rundir/$t.events" || true)" "$(grep -c '"op":"t"' "$rundir/$t.events" || true)" \
+		"$(grep -c '"value":null' "$rundir/$t.events" || true)"
+done
+echo
+echo "one event (cleave events -c cleave.yaml --table public.orders --limit 1):"
+"$build/cleave" events -c "$rundir/cleave.yaml" --table public.orders --limit 1 | python3 -m json.tool 2>/dev/null ||
+	"$build/cleave" events -c "$rundir/cleave.yaml" --table public.orders --limit 1
+
+step "the slot: how far behind capture is"
+psql_ -c "SELECT slot_name, confirmed_flush_lsn, pg_current_wal_lsn(),
+          pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)) AS behind
+          FROM pg_replication_slots"
+
+step "stopping capture (SIGTERM: flush, confirm, exit 0)"
+kill -TERM "$capture_pid"
+wait "$capture_pid"
+tail -n 1 "$rundir/capture.log"
+echo
+echo "demo finished; everything it started is being stopped and removed"
