@@ -1,6 +1,7 @@
 /* cli.c: see cli.h. The stop flag is the process's only mutable global besides the log level. */
 #include "src/cli.h"
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,4 +42,33 @@ struct cleave_config *cli_load_config(const char *path)
 	}
 	log_set_level(cfg->log.level);
 	return cfg;
+}
+
+int cli_parse_config_only(int argc, char **argv, const char *cmd, void (*usage)(FILE *f), const char **path)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	int c;
+
+	*path = CLI_DEFAULT_CONFIG;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			*path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cleave %s: unexpected argument '%s'\n", cmd, argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
 }

@@ -2,6 +2,8 @@
 #ifndef CLEAVE_CLI_H
 #define CLEAVE_CLI_H
 
+#include <stdio.h>
+
 #include "config/config.h"
 
 /* SPEC.md §1 exit codes */
@@ -14,6 +16,11 @@
 /* Loads the config at path, prints "cleave: <error>" to stderr on failure and returns NULL. Sets the log
  * level from the config. */
 struct cleave_config *cli_load_config(const char *path);
+
+/* Parses the options of a subcommand that takes only -c/--config and -h/--help: sets *path (default
+ * CLI_DEFAULT_CONFIG). Returns -1 to go on, or the exit code to return at once (after --help, or a usage
+ * error; usage() prints the subcommand's usage to the stream it is given). */
+int cli_parse_config_only(int argc, char **argv, const char *cmd, void (*usage)(FILE *f), const char **path);
 
 /* Installs SIGINT/SIGTERM handlers that set the flag cli_stop_requested() reads (and ignore SIGPIPE). */
 void cli_install_signals(void);

@@ -1,5 +1,4 @@
 /* cmd_capture.c: `cleave capture [-c FILE]`. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "capture/capture.h"
@@ -21,31 +20,14 @@ static void capture_usage(FILE *f)
 
 int cmd_capture(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const char *path = CLI_DEFAULT_CONFIG;
+	const char *path;
 	struct cleave_config *cfg;
 	struct cerr err = {0};
-	int c, rc;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			capture_usage(stdout);
-			return EXIT_OK;
-		default:
-			capture_usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "cleave capture: unexpected argument '%s'\n", argv[optind]);
-		return EXIT_USAGE;
-	}
+	rc = cli_parse_config_only(argc, argv, "capture", capture_usage, &path);
+	if (rc >= 0)
+		return rc;
 	cfg = cli_load_config(path);
 	if (!cfg)
 		return EXIT_USAGE;

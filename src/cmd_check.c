@@ -3,7 +3,6 @@
  * to replicate, the configured tables, the slot if it exists), Kafka (metadata from the brokers) and each
  * sink's database. Every connection attempt gives up after CHECK_TIMEOUT_S seconds. DSNs are printed
  * only through dsn_redact(). Exit 0: all passed; 1: a check failed; 2: usage or config error. */
-#include <getopt.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <mysql.h>
@@ -373,31 +372,13 @@ static void check_usage(FILE *f)
 
 int cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const char *path = CLI_DEFAULT_CONFIG;
+	const char *path;
 	struct cleave_config *cfg;
-	int c, failed = 0;
+	int rc, failed = 0;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			check_usage(stdout);
-			return EXIT_OK;
-		default:
-			check_usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "cleave check: unexpected argument '%s'\n", argv[optind]);
-		check_usage(stderr);
-		return EXIT_USAGE;
-	}
+	rc = cli_parse_config_only(argc, argv, "check", check_usage, &path);
+	if (rc >= 0)
+		return rc;
 	cfg = cli_load_config(path);
 	if (!cfg)
 		return EXIT_USAGE;
