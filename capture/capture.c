@@ -22,6 +22,7 @@
 #define CAPTURE_BACKOFF_MAX_MS 30000
 #define CAPTURE_FLUSH_TIMEOUT_MS 30000
 #define CAPTURE_REPORT_MS 30000
+#define CAPTURE_PERMANENT_TRIES 3
 
 struct capture_txn {
 	bool open;
@@ -49,6 +50,9 @@ struct capture {
 	int64_t next_status_ms;
 	int64_t next_report_ms;
 	uint64_t events;      /* row events queued since start */
+	bool permanent_failure;  /* the last restart was for a delivery error that will repeat */
+	int permanent_failures;  /* such restarts in a row at the same confirmed position */
+	lsn_t permanent_at;
 	struct pgo_value *scratch[2]; /* values of tuples capture rewrites (see capture_identity_tuple) */
 	size_t scratch_cap[2];
 	char ctx[256];
@@ -111,7 +115,7 @@ static int capture_send(struct capture *c, const char *topic, int32_t partition,
 			return rc;
 		/* queue full: Kafka is slow or down. Stop reading and wait for acknowledgements. */
 		producer_poll(c->producer, 100);
-		if (producer_failed(c->producer, err))
+		if (producer_failed(c->producer, &c->permanent_failure, err))
 			return -1;
 		if (c->stop_requested())
 			return 1;
@@ -178,9 +182,12 @@ static int capture_row_event(struct capture *c, struct relcache_entry *e, char o
 		return cerr_wrap(err, "%s: cannot encode the change (transaction %u); nothing past " LSN_FMT
 		                 " is confirmed. Fix the data or report a bug",
 		                 capture_ctx(c, e->schema), c->txn.xid, LSN_ARGS(c->sent_confirmed));
-	if ((rc = capture_send(c, e->topic, PRODUCER_PARTITION_ANY, &c->key, &c->value, err)) != 0)
-		return rc;
-	if (tombstone && (rc = capture_send(c, e->topic, PRODUCER_PARTITION_ANY, &c->key, NULL, err)) != 0)
+	rc = capture_send(c, e->topic, PRODUCER_PARTITION_ANY, &c->key, &c->value, err);
+	if (rc == 0 && tombstone)
+		rc = capture_send(c, e->topic, PRODUCER_PARTITION_ANY, &c->key, NULL, err);
+	if (rc < 0)
+		return cerr_wrap(err, "%s", capture_ctx(c, e->schema));
+	if (rc > 0)
 		return rc;
 	c->txn.seq++;
 	c->events++;
@@ -402,7 +409,7 @@ static int capture_stream(struct capture *c, struct cerr *err)
 	for (;;) {
 		if (c->stop_requested())
 			return 0;
-		if (producer_failed(c->producer, err))
+		if (producer_failed(c->producer, &c->permanent_failure, err))
 			return -1;
 		rc = source_read(c->source, &rm, 100, err);
 		if (rc < 0)
@@ -520,6 +527,19 @@ int capture_run(const struct cleave_config *cfg, int (*stop_requested)(void), st
 					rc = 0;
 					goto cleanup;
 				}
+			}
+		}
+		if (c.permanent_failure) {
+			/* Kafka refused a message for a reason that does not go away by itself: after a few tries
+			 * at the same position, a person has to fix it (nothing past it is confirmed) */
+			c.permanent_failure = false;
+			c.permanent_failures = c.permanent_at == c.sent_confirmed ? c.permanent_failures + 1 : 1;
+			c.permanent_at = c.sent_confirmed;
+			if (c.permanent_failures >= CAPTURE_PERMANENT_TRIES) {
+				cerr_wrap(err, "Kafka refused the same data %d times at " LSN_FMT " (fix the topic or"
+				          " kafka.properties; nothing past it was confirmed)",
+				          c.permanent_failures, LSN_ARGS(c.sent_confirmed));
+				err->retriable = false;
 			}
 		}
 		if (!err->retriable)

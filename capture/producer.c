@@ -8,10 +8,28 @@
 
 #include "common/log.h"
 
+/* Delivery errors that sending the same message again cannot cure (unlike a broker that was down). */
+static bool producer_error_permanent(rd_kafka_resp_err_t e)
+{
+	switch (e) {
+	case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+	case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+	case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+	case RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS:
+		return true;
+	default:
+		return false;
+	}
+}
+
 struct producer {
 	rd_kafka_t *rk;
 	struct progress *progress;
 	int failed;
+	bool permanent; /* the failure would repeat if the same message were sent again */
 	char failure[512];
 	int bug; /* an acknowledgement the tracker did not expect */
 };
@@ -41,6 +59,7 @@ static void producer_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, vo
 	if (m->err) {
 		if (!p->failed) {
 			p->failed = 1;
+			p->permanent = producer_error_permanent(m->err);
 			snprintf(p->failure, sizeof p->failure, "delivery to %s failed: %s",
 			         rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
 		}
@@ -159,8 +178,12 @@ int producer_send(struct producer *p, const char *topic, int32_t partition, cons
 	(void)progress_ack(p->progress, txn_id);
 	if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 		return 1;
-	return cerr_set(err, e == RD_KAFKA_RESP_ERR__FATAL ? false : true, "producing to %s: %s", topic,
-	                rd_kafka_err2str(e));
+	if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+		return cerr_set(err, false,
+		                "a message of %zu bytes for %s is larger than the producer's message.max.bytes; raise it"
+		                " in kafka.properties (and max.message.bytes of the topic on the brokers)",
+		                keylen + valuelen, topic);
+	return cerr_set(err, e != RD_KAFKA_RESP_ERR__FATAL, "producing to %s: %s", topic, rd_kafka_err2str(e));
 }
 
 void producer_poll(struct producer *p, int timeout_ms)
@@ -168,13 +191,14 @@ void producer_poll(struct producer *p, int timeout_ms)
 	rd_kafka_poll(p->rk, timeout_ms);
 }
 
-int producer_failed(const struct producer *p, struct cerr *err)
+int producer_failed(const struct producer *p, bool *permanent, struct cerr *err)
 {
-	if (p->bug)
-		return cerr_set(err, false, "%s", p->failure), 1;
-	if (p->failed)
-		return cerr_set(err, true, "%s", p->failure), 1;
-	return 0;
+	if (!p->failed && !p->bug)
+		return 0;
+	cerr_set(err, !p->bug, "%s", p->failure);
+	if (permanent)
+		*permanent = p->permanent;
+	return 1;
 }
 
 int producer_flush(struct producer *p, int timeout_ms)

@@ -4,6 +4,7 @@
 #ifndef CLEAVE_PRODUCER_H
 #define CLEAVE_PRODUCER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,8 +33,10 @@ int producer_send(struct producer *p, const char *topic, int32_t partition, cons
 void producer_poll(struct producer *p, int timeout_ms);
 
 /* Whether a message failed for good (delivery error after librdkafka's retries, or a fatal producer
- * error): the caller must restart streaming from the confirmed position with a new producer. */
-int producer_failed(const struct producer *p, struct cerr *err);
+ * error): returns 1 with err, and the caller must restart streaming from the confirmed position with a new
+ * producer. *permanent (if not NULL) tells an error that sending the same message again will meet too
+ * (too large, not authorized...) from one that may pass (timeouts of a broker that was down). */
+int producer_failed(const struct producer *p, bool *permanent, struct cerr *err);
 
 /* Waits up to timeout_ms for every queued message to be acknowledged. 0 when all were. */
 int producer_flush(struct producer *p, int timeout_ms);
