@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/pg.h"
 
 /* The text forms pgtext.h parses depend on these session settings of the walsender. */
 #define SOURCE_SESSION_OPTIONS \
@@ -49,29 +50,15 @@ const char *source_dbname(const struct source *s)
 	return s->dbname;
 }
 
-/* Connects with the configured DSN; `replication` adds replication=database. The DSN is expanded as a
- * connection string and the keywords after it override it. */
+/* Connects with the configured DSN; `replication` adds replication=database. */
 static PGconn *source_connect(const struct source *s, bool replication, struct cerr *err)
 {
-	const char *keys[] = {"dbname", "options", "application_name", "replication", NULL};
-	const char *vals[] = {s->cfg->source.dsn, SOURCE_SESSION_OPTIONS, "cleave capture",
-	                      replication ? "database" : NULL, NULL};
-	PGconn *c;
+	const char *keys[] = {"options", "application_name", "replication", NULL};
+	const char *vals[] = {SOURCE_SESSION_OPTIONS, "cleave capture", "database", NULL};
 
 	if (!replication)
-		keys[3] = NULL;
-	c = PQconnectdbParams(keys, vals, 1);
-	if (!c) {
-		cerr_set(err, true, "out of memory connecting to the source");
-		return NULL;
-	}
-	if (PQstatus(c) != CONNECTION_OK) {
-		/* libpq's message names host and port, never the password */
-		cerr_set(err, true, "cannot connect to the source PostgreSQL: %s", PQerrorMessage(c));
-		PQfinish(c);
-		return NULL;
-	}
-	return c;
+		keys[2] = NULL;
+	return pg_connect(s->cfg->source.dsn, keys, vals, "the source PostgreSQL", err);
 }
 
 /* A server error that a person must fix vs. one that may go away (connection lost, server starting). */
@@ -87,13 +74,6 @@ static bool source_error_retriable(const PGresult *res)
 	       strcmp(state, "55006") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0;
 }
 
-static void source_chomp(char *m)
-{
-	size_t n = strlen(m);
-	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
-		m[--n] = '\0';
-}
-
 /* Runs sql with params; returns the result (PGRES_TUPLES_OK or COMMAND_OK) or NULL with err. */
 static PGresult *source_exec(PGconn *c, const char *sql, int nparams, const char *const *params,
                              struct cerr *err)
@@ -105,8 +85,7 @@ static PGresult *source_exec(PGconn *c, const char *sql, int nparams, const char
 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return res;
-	snprintf(msg, sizeof msg, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(c));
-	source_chomp(msg);
+	text_one_line(res ? PQresultErrorMessage(res) : PQerrorMessage(c), msg, sizeof msg);
 	cerr_set(err, PQstatus(c) != CONNECTION_OK || source_error_retriable(res), "%s", msg);
 	PQclear(res);
 	return NULL;
@@ -372,8 +351,7 @@ int source_start(struct source *s, struct cerr *err)
 	if (PQresultStatus(res) != PGRES_COPY_BOTH) {
 		char msg[512];
 
-		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
-		source_chomp(msg);
+		text_one_line(PQresultErrorMessage(res), msg, sizeof msg);
 		cerr_set(err, source_error_retriable(res), "starting replication from slot %s: %s",
 		         s->cfg->source.slot, msg);
 		PQclear(res);
@@ -402,10 +380,10 @@ static int source_stream_ended(struct source *s, struct cerr *err)
 	if (res && PQresultStatus(res) == PGRES_FATAL_ERROR) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
+		/* the primary message only: its CONTEXT names slot and LSN, which the log context has */
+		text_one_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), msg, sizeof msg);
 		retriable = source_error_retriable(res);
 		if (state && strcmp(state, "42704") == 0 && strstr(msg, "publication")) {
-			source_chomp(msg);
 			PQclear(res);
 			return cerr_set(err, false,
 			                "%s: the publication was dropped while capture used it; nothing after slot %s's"
@@ -414,14 +392,21 @@ static int source_stream_ended(struct source *s, struct cerr *err)
 			                msg, s->cfg->source.slot);
 		}
 	} else {
-		snprintf(msg, sizeof msg, "%s", PQerrorMessage(s->repl));
+		text_one_line(PQerrorMessage(s->repl), msg, sizeof msg);
 	}
 	PQclear(res);
-	source_chomp(msg);
 	if (strstr(msg, "can no longer get changes from replication slot") || strstr(msg, "was invalidated"))
 		retriable = false;
 	return cerr_set(err, retriable, "replication stream of slot %s ended: %s", s->cfg->source.slot,
 	                msg[0] ? msg : "connection closed");
+}
+
+/* A lost replication connection: retriable, with libpq's message on one line. */
+static int source_conn_error(const struct source *s, const char *doing, struct cerr *err)
+{
+	char msg[512];
+
+	return cerr_set(err, true, "%s: %s", doing, text_one_line(PQerrorMessage(s->repl), msg, sizeof msg));
 }
 
 int source_read(struct source *s, struct repl_msg *msg, int timeout_ms, struct cerr *err)
@@ -441,7 +426,7 @@ int source_read(struct source *s, struct repl_msg *msg, int timeout_ms, struct c
 		if (n == -1)
 			return source_stream_ended(s, err);
 		if (n == -2)
-			return cerr_set(err, true, "reading the replication stream: %s", PQerrorMessage(s->repl));
+			return source_conn_error(s, "reading the replication stream", err);
 		/* n == 0: nothing buffered yet; wait for the socket once */
 		if (timeout_ms < 0)
 			return 0;
@@ -453,7 +438,7 @@ int source_read(struct source *s, struct repl_msg *msg, int timeout_ms, struct c
 		if (pr <= 0)
 			return 0;
 		if (!PQconsumeInput(s->repl))
-			return cerr_set(err, true, "reading the replication stream: %s", PQerrorMessage(s->repl));
+			return source_conn_error(s, "reading the replication stream", err);
 		timeout_ms = -1; /* consumed once; do not wait again */
 	}
 	if (repl_decode((const uint8_t *)s->copybuf, (size_t)n, msg, err) < 0)
@@ -470,7 +455,7 @@ int source_send_status(struct source *s, lsn_t received, lsn_t confirmed, struct
 		return cerr_set(err, true, "replication connection is closed");
 	n = repl_encode_status(m, received, confirmed, confirmed, clock_pg_now_us(), 0);
 	if (PQputCopyData(s->repl, (const char *)m, (int)n) <= 0 || PQflush(s->repl) < 0)
-		return cerr_set(err, true, "sending standby status: %s", PQerrorMessage(s->repl));
+		return source_conn_error(s, "sending standby status", err);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/pg.h"
 #include "config/dsn.h"
 #include "src/cli.h"
 
@@ -37,50 +38,23 @@ static bool check_line(bool ok, const char *fmt, ...)
 
 /* An error message from a library, folded onto one line: newlines and tabs become spaces, and
  * the trailing ones go. */
-static const char *check_oneline(const char *msg, char *out, size_t outlen)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; msg && msg[i] && j + 1 < outlen; i++) {
-		char c = msg[i] == '\n' || msg[i] == '\t' || msg[i] == '\r' ? ' ' : msg[i];
-
-		if (c == ' ' && (j == 0 || out[j - 1] == ' '))
-			continue;
-		out[j++] = c;
-	}
-	while (j > 0 && out[j - 1] == ' ')
-		j--;
-	out[j] = '\0';
-	return out;
-}
-
 static const char *check_pg_error(PGconn *conn, char *out, size_t outlen)
 {
-	return check_oneline(PQerrorMessage(conn), out, outlen);
+	return text_one_line(PQerrorMessage(conn), out, outlen);
 }
 
 /* Connects with dsn, a connect_timeout of CHECK_TIMEOUT_S put after it (so it wins) and, when asked, as a
- * logical replication connection. The caller PQfinish()es the result, which may be in CONNECTION_BAD. */
-static PGconn *check_pg_connect(const char *dsn, bool replication)
+ * logical replication connection. NULL with err when that fails (err never quotes the DSN). */
+static PGconn *check_pg_connect(const char *dsn, bool replication, struct cerr *err)
 {
-	const char *keys[5], *vals[5];
 	char timeout[16];
-	int n = 0;
+	const char *keys[] = {"connect_timeout", "fallback_application_name", "replication", NULL};
+	const char *vals[] = {timeout, "cleave check", "database", NULL};
 
 	snprintf(timeout, sizeof timeout, "%d", CHECK_TIMEOUT_S);
-	keys[n] = "dbname";
-	vals[n++] = dsn;
-	if (replication) {
-		keys[n] = "replication";
-		vals[n++] = "database";
-	}
-	keys[n] = "connect_timeout";
-	vals[n++] = timeout;
-	keys[n] = "fallback_application_name";
-	vals[n++] = "cleave check";
-	keys[n] = NULL;
-	vals[n] = NULL;
-	return PQconnectdbParams(keys, vals, 1);
+	if (!replication)
+		keys[2] = NULL;
+	return pg_connect(dsn, keys, vals, "the server", err);
 }
 
 /* SHOW wal_level must say logical. */
@@ -106,12 +80,13 @@ static bool check_source_wal_level(PGconn *conn)
 static bool check_source_replication(const char *dsn)
 {
 	char msg[CHECK_MSG_MAX];
-	PGconn *conn = check_pg_connect(dsn, true);
+	struct cerr err = {0};
+	PGconn *conn = check_pg_connect(dsn, true, &err);
 	PGresult *res = NULL;
 	bool ok = false;
 
-	if (PQstatus(conn) != CONNECTION_OK) {
-		check_line(false, "source replication connection: %s", check_pg_error(conn, msg, sizeof msg));
+	if (!conn) {
+		check_line(false, "source replication connection: %s", err.msg);
 		goto cleanup;
 	}
 	res = PQexec(conn, "IDENTIFY_SYSTEM");
@@ -195,15 +170,15 @@ static bool check_source_slot(PGconn *conn, const struct cleave_config *cfg)
 /* Returns the number of failed checks. */
 static int check_source(const struct cleave_config *cfg)
 {
-	char shown[CHECK_SHOWN_MAX], msg[CHECK_MSG_MAX];
+	char shown[CHECK_SHOWN_MAX];
+	struct cerr err = {0};
 	PGconn *conn;
 	int failed = 0;
 
 	dsn_redact(cfg->source.dsn, shown, sizeof shown);
-	conn = check_pg_connect(cfg->source.dsn, false);
-	if (PQstatus(conn) != CONNECTION_OK) {
-		check_line(false, "source postgres %s: %s", shown, check_pg_error(conn, msg, sizeof msg));
-		PQfinish(conn);
+	conn = check_pg_connect(cfg->source.dsn, false, &err);
+	if (!conn) {
+		check_line(false, "source postgres %s: %s", shown, err.msg);
 		return 1;
 	}
 	check_line(true, "source postgres %s (server %s)", shown, PQparameterStatus(conn, "server_version"));
@@ -292,12 +267,12 @@ cleanup:
 
 static int check_sink_postgres(const struct cfg_sink *s, const char *shown)
 {
-	char msg[CHECK_MSG_MAX];
-	PGconn *conn = check_pg_connect(s->dsn, false);
+	struct cerr err = {0};
+	PGconn *conn = check_pg_connect(s->dsn, false, &err);
 	bool ok;
 
-	if (PQstatus(conn) != CONNECTION_OK)
-		ok = check_line(false, "sink %s postgres %s: %s", s->name, shown, check_pg_error(conn, msg, sizeof msg));
+	if (!conn)
+		ok = check_line(false, "sink %s postgres %s: %s", s->name, shown, err.msg);
 	else
 		ok = check_line(true, "sink %s postgres %s (server %s)", s->name, shown,
 				PQparameterStatus(conn, "server_version"));
@@ -327,7 +302,7 @@ static int check_sink_mysql(const struct cfg_sink *s, const char *shown)
 	mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &timeout);
 	mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
 	if (!mysql_real_connect(my, url.host, url.user, url.password, url.database, url.port, url.socket, 0))
-		check_line(false, "sink %s mysql %s: %s", s->name, shown, check_oneline(mysql_error(my), msg, sizeof msg));
+		check_line(false, "sink %s mysql %s: %s", s->name, shown, text_one_line(mysql_error(my), msg, sizeof msg));
 	else
 		ok = check_line(true, "sink %s mysql %s (server %s)", s->name, shown, mysql_get_server_info(my));
 cleanup:

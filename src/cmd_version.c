@@ -22,6 +22,10 @@ int cmd_version(int argc, char **argv)
 		}
 		return EXIT_USAGE;
 	}
+	if (optind < argc) {
+		fprintf(stderr, "cleave version: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
 	pqv = PQlibVersion();
 	printf("cleave %s\n", CLEAVE_VERSION);
 	printf("libpq %d.%d\n", pqv / 10000, pqv % 10000);

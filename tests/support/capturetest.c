@@ -117,6 +117,54 @@ void ctest_fini(struct ctest *t)
 	t->db = NULL;
 }
 
+char *ctest_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		fail_msg("cannot open %s", path);
+	do {
+		if (cap - len < 4096) {
+			char *more = realloc(text, cap + 65536);
+
+			if (!more) {
+				fclose(f);
+				free(text);
+				fail_msg("out of memory reading %s", path);
+			}
+			text = more;
+			cap += 65536;
+		}
+		n = fread(text + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	text[len] = '\0';
+	return text;
+}
+
+void ctest_config_replace(struct ctest *t, const char *from, const char *to)
+{
+	char *text = ctest_read_file(t->config_path);
+	char *at = strstr(text, from);
+	FILE *f;
+
+	if (!at) {
+		free(text);
+		fail_msg("%s does not contain '%s'", t->config_path, from);
+	}
+	f = fopen(t->config_path, "w");
+	if (!f) {
+		free(text);
+		fail_msg("cannot write %s", t->config_path);
+	}
+	fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	fclose(f);
+	free(text);
+}
+
 char *ctest_wal_lsn(struct ctest *t)
 {
 	return pgtest_value(t->pg, "SELECT pg_current_wal_lsn()");

@@ -43,6 +43,15 @@ void ctest_kill(struct ctest *t);
 /* Stops capture (if running), drops the database and its slot, frees everything. */
 void ctest_fini(struct ctest *t);
 
+/* Replaces the first occurrence of `from` in t's config file with `to` (for variations of the config
+ * ctest_init wrote: another DSN, broker list or log level, extra keys). Fails the test when `from` is not
+ * there. */
+void ctest_config_replace(struct ctest *t, const char *from, const char *to);
+
+/* The whole content of file `path` (e.g. proc_log_path() of a process), malloc'ed and NUL-terminated: the
+ * caller frees it. Fails the test when the file cannot be read. */
+char *ctest_read_file(const char *path);
+
 /* The source's pg_current_wal_lsn() now (malloc'ed text). */
 char *ctest_wal_lsn(struct ctest *t);
 /* The slot's confirmed_flush_lsn (malloc'ed text). */
