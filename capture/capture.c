@@ -248,6 +248,8 @@ static bool capture_key_changed(const struct table_schema *ts, const struct pgo_
 
 static int capture_relation(struct capture *c, const struct pgo_relation *rel, struct cerr *err)
 {
+	const struct source_pk *pk;
+	struct pgo_relation keyed;
 	struct table_schema *ts;
 	struct relcache_entry *e;
 
@@ -256,7 +258,28 @@ static int capture_relation(struct capture *c, const struct pgo_relation *rel, s
 		          rel->relname);
 		return 0;
 	}
+	/* Under REPLICA IDENTITY FULL pgoutput flags every column as identity; the Kafka key (and so the
+	 * partition) must stay the primary key, so that an update of another column is not a key change */
+	pk = rel->replident == 'f' ? source_primary_key(c->source, rel->nspname, rel->relname) : NULL;
+	if (pk) {
+		struct pgo_column *cols = calloc(rel->ncols ? rel->ncols : 1, sizeof *cols);
+
+		if (!cols)
+			return cerr_set(err, false, "out of memory");
+		keyed = *rel;
+		keyed.cols = cols;
+		for (int i = 0; i < rel->ncols; i++) {
+			cols[i] = rel->cols[i];
+			cols[i].flags &= (uint8_t)~PGO_COL_KEY;
+			for (int k = 0; k < pk->ncols; k++)
+				if (strcmp(pk->cols[k], cols[i].name) == 0)
+					cols[i].flags |= PGO_COL_KEY;
+		}
+		rel = &keyed;
+	}
 	ts = table_schema_new(c->cfg->kafka.topic_prefix, rel, err);
+	if (pk)
+		free(keyed.cols);
 	if (!ts)
 		return cerr_wrap(err, "%s.%s", rel->nspname, rel->relname);
 	if (ts->nkeys == 0) {

@@ -20,6 +20,7 @@
 
 struct source {
 	const struct cleave_config *cfg;
+	struct source_pk *pks; /* per configured table, in config order */
 	PGconn *repl;     /* replication=database connection, NULL when closed */
 	char *copybuf;    /* the last CopyData message, owned by libpq (PQfreemem) */
 	char dbname[128];
@@ -37,12 +38,35 @@ struct source *source_new(const struct cleave_config *cfg)
 	return s;
 }
 
+static void source_free_pks(struct source *s)
+{
+	for (size_t i = 0; s->pks && i < s->cfg->source.ntables; i++) {
+		for (int k = 0; k < s->pks[i].ncols; k++)
+			free(s->pks[i].cols[k]);
+		free(s->pks[i].cols);
+	}
+	free(s->pks);
+	s->pks = NULL;
+}
+
 void source_free(struct source *s)
 {
 	if (!s)
 		return;
 	source_stop(s);
+	source_free_pks(s);
 	free(s);
+}
+
+const struct source_pk *source_primary_key(const struct source *s, const char *nspname, const char *relname)
+{
+	for (size_t i = 0; s->pks && i < s->cfg->source.ntables; i++) {
+		const struct cfg_table *t = &s->cfg->source.tables[i];
+
+		if (strcmp(t->schema, nspname) == 0 && strcmp(t->name, relname) == 0)
+			return s->pks[i].ncols > 0 ? &s->pks[i] : NULL;
+	}
+	return NULL;
 }
 
 const char *source_dbname(const struct source *s)
@@ -106,21 +130,54 @@ static int source_check_wal_level(PGconn *c, struct cerr *err)
 	return rc;
 }
 
-/* Every configured table exists and has a key that identifies its rows in Kafka. */
-static int source_check_tables(PGconn *c, const struct cleave_config *cfg, struct cerr *err)
+/* Reads the primary key's column names of table `oid` into *pk. */
+static int source_read_pk(PGconn *c, const char *oid, struct source_pk *pk, struct cerr *err)
+{
+	static const char sql[] = "SELECT a.attname FROM pg_index i"
+	                          " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)"
+	                          " WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY a.attnum";
+	PGresult *res = source_exec(c, sql, 1, &oid, err);
+
+	if (!res)
+		return -1;
+	pk->cols = calloc((size_t)PQntuples(res) + 1, sizeof *pk->cols);
+	if (!pk->cols) {
+		PQclear(res);
+		return cerr_set(err, false, "out of memory");
+	}
+	for (int r = 0; r < PQntuples(res); r++) {
+		pk->cols[r] = strdup(PQgetvalue(res, r, 0));
+		if (!pk->cols[r]) {
+			PQclear(res);
+			return cerr_set(err, false, "out of memory");
+		}
+		pk->ncols++;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* Every configured table exists and has a key that identifies its rows in Kafka; remembers primary keys. */
+static int source_check_tables(struct source *s, PGconn *c, struct cerr *err)
 {
 	static const char sql[] =
 		"SELECT c.relreplident, c.relkind,"
-		" EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)"
+		" EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), c.oid"
 		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE n.nspname = $1 AND c.relname = $2";
+	const struct cleave_config *cfg = s->cfg;
 
+	source_free_pks(s);
+	s->pks = calloc(cfg->source.ntables, sizeof *s->pks);
+	if (!s->pks)
+		return cerr_set(err, false, "out of memory");
 	for (size_t i = 0; i < cfg->source.ntables; i++) {
 		const struct cfg_table *t = &cfg->source.tables[i];
 		const char *params[2] = {t->schema, t->name};
 		PGresult *res = source_exec(c, sql, 2, params, err);
 		char ident, kind;
 		bool pk;
+		int rc = 0;
 
 		if (!res)
 			return cerr_wrap(err, "checking table %s.%s", t->schema, t->name);
@@ -134,7 +191,11 @@ static int source_check_tables(PGconn *c, const struct cleave_config *cfg, struc
 		ident = PQgetvalue(res, 0, 0)[0];
 		kind = PQgetvalue(res, 0, 1)[0];
 		pk = PQgetvalue(res, 0, 2)[0] == 't';
+		if (pk)
+			rc = source_read_pk(c, PQgetvalue(res, 0, 3), &s->pks[i], err);
 		PQclear(res);
+		if (rc < 0)
+			return cerr_wrap(err, "reading the primary key of %s.%s", t->schema, t->name);
 		if (kind != 'r' && kind != 'p')
 			return cerr_set(err, false, "%s.%s is not a table (relkind '%c'); only tables can be captured",
 			                t->schema, t->name, kind);
@@ -308,7 +369,7 @@ int source_prepare(struct source *s, lsn_t *confirmed, struct cerr *err)
 	if (!c)
 		return -1;
 	snprintf(s->dbname, sizeof s->dbname, "%s", PQdb(c));
-	if (source_check_wal_level(c, err) < 0 || source_check_tables(c, s->cfg, err) < 0 ||
+	if (source_check_wal_level(c, err) < 0 || source_check_tables(s, c, err) < 0 ||
 	    source_ensure_publication(c, s->cfg, err) < 0 || source_ensure_slot(s, c, confirmed, err) < 0)
 		goto cleanup;
 	rc = 0;

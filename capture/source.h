@@ -36,6 +36,15 @@ int source_send_status(struct source *s, lsn_t received, lsn_t confirmed, struct
 /* Ends streaming politely (CopyDone) and closes the replication connection; safe to call when closed. */
 void source_stop(struct source *s);
 
+/* The primary key of a configured table, as source_prepare last read it. */
+struct source_pk {
+	char **cols;
+	int ncols;
+};
+
+/* NULL when the table has no primary key (or is not configured). */
+const struct source_pk *source_primary_key(const struct source *s, const char *nspname, const char *relname);
+
 /* The source database's name (for the envelope's source.db); "" before source_prepare. */
 const char *source_dbname(const struct source *s);
 

@@ -7,8 +7,8 @@
  * On error the output buffer is left as it was and err names the type and quotes a bounded prefix of
  * the text. Decisions a user sees:
  * - numeric(p,s) NaN/±Infinity are written as an Avro string of the text and PGTEXT_SPECIAL returned,
- *   so the column's union can carry them beside the decimal; inside an array there is no such branch
- *   and a NaN element is an error.
+ *   so the column's union can carry them beside the decimal; inside an array the item union has the
+ *   same string branch (index 2).
  * - A decimal text with more fractional digits than the column's scale is an error unless the extra
  *   digits are zeros: cleave never rounds.
  * - Timestamps later than about 294247-01-10 (PostgreSQL accepts up to 294276-12-31) do not fit in
@@ -930,8 +930,9 @@ static int64_t arr_count(const char *s, size_t len, const char **why)
 	return n;
 }
 
-/* An array as one Avro block: count, then each item as the union {null: index 0, element: index 1},
- * then the 0 that ends the blocks. An empty array is just the 0. */
+/* An array as one Avro block: count, then each item as the union {null: index 0, element: index 1} (for
+ * decimal elements also {string: index 2} holding NaN), then the 0 that ends the blocks. An empty array is
+ * just the 0. */
 static int pgtext_array(const struct coltype *t, const char *s, size_t len, struct buf *out, struct cerr *err)
 {
 	struct pgtext_arr a = {s, len, 0, NULL};
@@ -974,10 +975,12 @@ static int pgtext_array(const struct coltype *t, const char *s, size_t len, stru
 			continue;
 		}
 		if (e.kind == CT_DECIMAL && pgtext_dec_special((const char *)elem.data, elem.len)) {
-			/* the item union has no string branch for it: see the file comment */
-			cerr_set(err, false, "element %lld of %s is %.*s, which a decimal array item cannot carry",
-				 (long long)i + 1, name, (int)elem.len, (const char *)elem.data);
-			goto cleanup;
+			/* NaN: the item union's string branch, as for a decimal column */
+			if (avro_put_long(out, 2) < 0 || avro_put_bytes(out, elem.data, elem.len) < 0) {
+				pgtext_nospace(err, t, out, len);
+				goto cleanup;
+			}
+			continue;
 		}
 		if (avro_put_long(out, 1) < 0) {
 			pgtext_nospace(err, t, out, len);

@@ -222,7 +222,8 @@ static json_t *scalar_type_json(enum coltype_kind kind, int precision, int scale
 	return NULL;
 }
 
-/* The column's Avro type T: a scalar, or {"type":"array","items":["null", element]}. */
+/* The column's Avro type T: a scalar, or {"type":"array","items":["null", element]}; decimal items also
+ * have a "string" branch for NaN (schema/pgtext.c writes it). */
 static json_t *column_type_json(const struct coltype *t)
 {
 	json_t *arr, *items;
@@ -237,6 +238,8 @@ static json_t *column_type_json(const struct coltype *t)
 	if (items) {
 		jappend(items, json_string("null"), &ok);
 		jappend(items, scalar_type_json(t->elem, t->precision, t->scale), &ok);
+		if (t->elem == CT_DECIMAL)
+			jappend(items, json_string("string"), &ok);
 	}
 	jset(arr, "items", items, &ok);
 	if (!ok) {

@@ -798,8 +798,8 @@ static void test_array_other(void **state)
 	OK(dec, "{1.50,NULL,-1.28}", 0x06, 0x02, 0x04, 0x00, 0x96, 0x00, 0x02, 0x02, 0x80, 0x00);
 	OK(num, "{1.5,NaN}", 0x04, 0x02, 0x06, '1', '.', '5', 0x02, 0x06, 'N', 'a', 'N', 0x00);
 	OK(jb, "{\"[]\"}", 0x02, 0x02, 0x04, '[', ']', 0x00);
-	/* no string branch in an item union: a NaN element cannot be carried */
-	BAD(dec, "{1.50,NaN}", "element 2 of numeric(5,2)[] is NaN");
+	/* a NaN element takes the item union's string branch (index 2): 1.50 -> 00 96, then "NaN" */
+	OK(dec, "{1.50,NaN}", 0x04, 0x02, 0x04, 0x00, 0x96, 0x04, 0x06, 'N', 'a', 'N', 0x00);
 	BAD(dec, "{1.505}", "element 1 of numeric(5,2)[]: invalid numeric(5,2) value \"1.505\": has more than 2 fractional digits (would need rounding)");
 	BAD(d, "{2023-02-29}", "element 1 of date[]: invalid date value \"2023-02-29\": no such date");
 	BAD(by, "{\"\\\\xzz\"}", "element 1 of bytea[]");
