@@ -291,7 +291,8 @@ static json_t *column_union_json(const struct coltype *t, bool with_unchanged, b
 	return u;
 }
 
-/* One field per column: {"name", "type", "default": null, "cleave.column", "cleave.pg_type"}. */
+/* One field per column: {"name", "type", "default": null, "cleave.column", "cleave.pg_type", "cleave.pg_oid",
+ * "cleave.pg_typmod"}: the last two let a consumer rebuild the exact column type (coltype_from_pg). */
 static json_t *column_field_json(const struct ts_column *c, bool with_unchanged, bool *unchanged_defined)
 {
 	char pgname[128];
@@ -306,6 +307,8 @@ static json_t *column_field_json(const struct ts_column *c, bool with_unchanged,
 	jset(f, "default", json_null(), &ok);
 	jset(f, "cleave.column", json_string(c->name), &ok); /* UTF-8: columns_check() made sure */
 	jset(f, "cleave.pg_type", json_string(pgname), &ok);
+	jset(f, "cleave.pg_oid", json_integer(c->type.pg_oid), &ok);
+	jset(f, "cleave.pg_typmod", json_integer(c->type.pg_typmod), &ok);
 	if (!ok) {
 		json_decref(f);
 		return NULL;

@@ -301,7 +301,7 @@ static void test_schema_all_types(void **state)
 	json_assert_equal(value_field(s, "dec"),
 	                  "{\"name\":\"dec\",\"type\":[\"null\",{\"type\":\"bytes\",\"logicalType\":\"decimal\","
 	                  "\"precision\":10,\"scale\":2},\"string\",\"cleave.Unchanged\"],\"default\":null,"
-	                  "\"cleave.column\":\"dec\",\"cleave.pg_type\":\"numeric(10,2)\"}");
+	                  "\"cleave.column\":\"dec\",\"cleave.pg_type\":\"numeric(10,2)\",\"cleave.pg_oid\":1700,\"cleave.pg_typmod\":655366}");
 	json_assert_equal(json_object_get(value_field(s, "id"), "type"),
 	                  "[\"null\",\"int\",{\"type\":\"enum\",\"name\":\"Unchanged\",\"namespace\":\"cleave\","
 	                  "\"symbols\":[\"UNCHANGED\"]}]");
@@ -311,7 +311,7 @@ static void test_schema_all_types(void **state)
 	assert_non_null(s);
 	json_assert_equal(s, "{\"type\":\"record\",\"name\":\"Key\",\"namespace\":\"cdc.public.everything\","
 	                     "\"fields\":[{\"name\":\"id\",\"type\":[\"null\",\"int\"],\"default\":null,"
-	                     "\"cleave.column\":\"id\",\"cleave.pg_type\":\"integer\"}]}");
+	                     "\"cleave.column\":\"id\",\"cleave.pg_type\":\"integer\",\"cleave.pg_oid\":23,\"cleave.pg_typmod\":-1}]}");
 	json_decref(s);
 
 	/* both parse with avro-c through the decoder too */
@@ -337,9 +337,9 @@ static void test_schema_two_columns_exact(void **state)
 		"{\"name\":\"before\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"Value\",\"fields\":["
 		"{\"name\":\"id\",\"type\":[\"null\",\"long\",{\"type\":\"enum\",\"name\":\"Unchanged\","
 		"\"namespace\":\"cleave\",\"symbols\":[\"UNCHANGED\"]}],\"default\":null,\"cleave.column\":\"id\","
-		"\"cleave.pg_type\":\"bigint\"},"
+		"\"cleave.pg_type\":\"bigint\",\"cleave.pg_oid\":20,\"cleave.pg_typmod\":-1},"
 		"{\"name\":\"name\",\"type\":[\"null\",\"string\",\"cleave.Unchanged\"],\"default\":null,"
-		"\"cleave.column\":\"name\",\"cleave.pg_type\":\"text\"}]}],\"default\":null},"
+		"\"cleave.column\":\"name\",\"cleave.pg_type\":\"text\",\"cleave.pg_oid\":25,\"cleave.pg_typmod\":-1}]}],\"default\":null},"
 		"{\"name\":\"after\",\"type\":[\"null\",\"cdc.public.users.Value\"],\"default\":null},"
 		"{\"name\":\"op\",\"type\":\"string\"},"
 		"{\"name\":\"ts_ms\",\"type\":\"long\"},"
@@ -352,7 +352,7 @@ static void test_schema_two_columns_exact(void **state)
 	assert_string_equal(ts->key_json,
 	                    "{\"type\":\"record\",\"name\":\"Key\",\"namespace\":\"cdc.public.users\",\"fields\":["
 	                    "{\"name\":\"id\",\"type\":[\"null\",\"long\"],\"default\":null,\"cleave.column\":\"id\","
-	                    "\"cleave.pg_type\":\"bigint\"}]}");
+	                    "\"cleave.pg_type\":\"bigint\",\"cleave.pg_oid\":20,\"cleave.pg_typmod\":-1}]}");
 	table_schema_free(ts);
 }
 
