@@ -1,0 +1,96 @@
+/* target.h: a sink's target database, PostgreSQL (sinks/target_pg.c, libpq) or MySQL/MariaDB
+ * (sinks/target_mysql.c, mysql.h), behind one interface. The sink core (consuming, batching, positions)
+ * knows nothing of SQL dialects; a target knows nothing of Kafka.
+ *
+ * Values arrive as cleave's decoded events give them (schema/avro_decode.h: JSON per Avro type) with the
+ * source column's type (schema/coltype.h); sinks/sinkvalue.h turns them into each engine's text.
+ *
+ * Transactions: target_begin, any number of target_apply / target_truncate / target_store_positions,
+ * then target_commit (or target_rollback). Effectively-once rests on the positions being stored in the
+ * same transaction as the rows. Not thread-safe: one target per sink thread. */
+#ifndef CLEAVE_TARGET_H
+#define CLEAVE_TARGET_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "config/config.h"
+#include "schema/coltype.h"
+
+struct target_column {
+	const char *name;    /* the column's name in the target (after rename) */
+	struct coltype type; /* the source column's type */
+	bool key;            /* part of the primary key (the source's key columns) */
+};
+
+struct target_table {
+	const char *name; /* target table: in the PostgreSQL DSN's search_path, or in the MySQL URL's database */
+	int ncols;
+	const struct target_column *cols;
+};
+
+enum target_cell_kind {
+	TARGET_NULL,
+	TARGET_VALUE,
+	TARGET_UNCHANGED, /* not sent by the source: leave the stored value as it is */
+};
+
+struct target_cell {
+	enum target_cell_kind kind;
+	const json_t *value; /* TARGET_VALUE: the decoded Avro value (borrowed) */
+};
+
+struct target_change {
+	char op;                         /* 'u': upsert (source c, u, r); 'd': delete by key */
+	const struct target_cell *cells; /* one per table column, in table order; 'd' reads the key cells */
+};
+
+/* A sink's progress on one Kafka partition, stored in the target in table cleave_positions
+ * (sink, topic, partition) -> (kafka_offset, commit_lsn, seq). */
+struct target_position {
+	char *topic;
+	int32_t partition;
+	int64_t offset;     /* last applied Kafka offset */
+	int64_t commit_lsn; /* source position of the last applied event */
+	int64_t seq;
+};
+
+struct target;
+
+/* A target for sink `sink` (its type picks the engine). The config must outlive it. Does not connect. */
+struct target *target_new(const struct cfg_sink *sink, struct cerr *err);
+void target_free(struct target *t); /* NULL is a no-op; closes the connection */
+
+/* (Re)connects, and creates cleave_positions if missing. err->retriable when the server is down. */
+int target_connect(struct target *t, struct cerr *err);
+
+/* Makes sure the table can hold the mapping: with create, a missing table is created from the column
+ * types (SPEC.md §5 target columns, primary key = key columns); an existing table must have every column
+ * with a compatible type and a primary key on the key columns. Otherwise -1 with a non-retriable err that
+ * names the table, the column and what to do. */
+int target_prepare_table(struct target *t, const struct target_table *tbl, bool create, struct cerr *err);
+
+int target_begin(struct target *t, struct cerr *err);
+/* Applies changes in order (consecutive upserts may go in one multi-row statement). An upsert writes
+ * every TARGET_NULL/TARGET_VALUE cell and leaves TARGET_UNCHANGED ones as stored (a new row gets NULL).
+ * err->retriable: connection lost, deadlock, serialization failure; otherwise the data is at fault (a
+ * constraint, a value the column cannot hold) and err says which column and why. */
+int target_apply(struct target *t, const struct target_table *tbl, const struct target_change *changes, size_t n,
+                 struct cerr *err);
+/* Deletes every row of the table (inside the transaction). */
+int target_truncate(struct target *t, const struct target_table *tbl, struct cerr *err);
+/* Upserts the positions of `sink`. */
+int target_store_positions(struct target *t, const char *sink, const struct target_position *pos, size_t n,
+                           struct cerr *err);
+int target_commit(struct target *t, struct cerr *err);
+void target_rollback(struct target *t);
+
+/* The stored positions of `sink` (caller frees with target_positions_free). */
+int target_load_positions(struct target *t, const char *sink, struct target_position **out, size_t *n,
+                          struct cerr *err);
+void target_positions_free(struct target_position *pos, size_t n);
+
+#endif
