@@ -114,6 +114,11 @@ static int capture_send(struct capture *c, const char *topic, int32_t partition,
 		if (rc <= 0)
 			return rc;
 		/* queue full: Kafka is slow or down. Stop reading and wait for acknowledgements. */
+		if (progress_outstanding(c->progress) == 0)
+			return cerr_set(err, false,
+			                "a message of %zu bytes for %s does not fit in the producer's empty queue; raise"
+			                " queue.buffering.max.kbytes in kafka.properties",
+			                (key ? key->len : 0) + (value ? value->len : 0), topic);
 		producer_poll(c->producer, 100);
 		if (producer_failed(c->producer, &c->permanent_failure, err))
 			return -1;
@@ -254,8 +259,13 @@ static int capture_relation(struct capture *c, const struct pgo_relation *rel, s
 	struct relcache_entry *e;
 
 	if (!capture_table_configured(c->cfg, rel->nspname, rel->relname)) {
-		log_debug(capture_ctx(c, NULL), "ignoring %s.%s: published but not in source.tables", rel->nspname,
-		          rel->relname);
+		if (relcache_get(c->relcache, rel->oid))
+			log_warn(capture_ctx(c, NULL), "table %u is now %s.%s, which is not in source.tables: its changes"
+			         " are no longer captured", rel->oid, rel->nspname, rel->relname);
+		else
+			log_debug(capture_ctx(c, NULL), "ignoring %s.%s: published but not in source.tables",
+			          rel->nspname, rel->relname);
+		relcache_remove(c->relcache, rel->oid);
 		return 0;
 	}
 	/* Under REPLICA IDENTITY FULL pgoutput flags every column as identity; the Kafka key (and so the
@@ -313,7 +323,8 @@ static int capture_truncate(struct capture *c, const struct pgo_msg *m, struct c
 			continue; /* not a configured table */
 		if ((rc = capture_publish_schemas(c, e, err)) != 0)
 			return rc;
-		if (e->partitions <= 0 && (e->partitions = producer_partition_count(c->producer, e->topic, err)) < 0)
+		/* looked up at every truncate (they are rare): partitions may have been added to the topic */
+		if ((e->partitions = producer_partition_count(c->producer, e->topic, err)) < 0)
 			return -1;
 		capture_source_info(c, &src);
 		buf_reset(&c->value);
@@ -386,6 +397,9 @@ static int capture_message(struct capture *c, const uint8_t *data, size_t len, s
 		return cerr_wrap(err, "%s", capture_ctx(c, NULL));
 	switch (m.kind) {
 	case PGO_BEGIN:
+		if (c->txn.open)
+			return cerr_set(err, false, "%s: Begin inside an open transaction (protocol error)",
+			                capture_ctx(c, NULL));
 		c->txn.id = progress_begin(c->progress);
 		if (c->txn.id == 0)
 			return cerr_set(err, false, "out of memory");
@@ -474,7 +488,17 @@ static void capture_shutdown(struct capture *c)
 {
 	struct cerr err = {0};
 
-	if (c->producer && producer_flush(c->producer, CAPTURE_FLUSH_TIMEOUT_MS) < 0)
+	int64_t until = clock_mono_ms() + CAPTURE_FLUSH_TIMEOUT_MS;
+	bool flushed = !c->producer;
+
+	/* in steps, with a status update between them, so a short wal_sender_timeout does not end the
+	 * connection before the final confirmation */
+	while (!flushed && clock_mono_ms() < until) {
+		flushed = producer_flush(c->producer, c->cfg->source.status_interval_ms) == 0;
+		if (capture_status(c, false, &err) < 0)
+			break;
+	}
+	if (!flushed)
 		log_warn(capture_ctx(c, NULL), "Kafka did not acknowledge everything within %d s; the rest will be sent"
 		         " again at the next start", CAPTURE_FLUSH_TIMEOUT_MS / 1000);
 	if (capture_status(c, true, &err) < 0)
@@ -565,8 +589,12 @@ int capture_run(const struct cleave_config *cfg, int (*stop_requested)(void), st
 				err->retriable = false;
 			}
 		}
-		if (!err->retriable)
+		if (!err->retriable) {
+			/* confirm what Kafka acknowledged before stopping, so nothing is sent twice needlessly */
+			if (c.producer)
+				capture_shutdown(&c);
 			goto cleanup;
+		}
 		/* a server went away: everything not confirmed is sent again from the slot's position */
 		log_warn(capture_ctx(&c, NULL), "%s; retrying in %d ms", err->msg, backoff);
 		source_stop(c.source);

@@ -19,6 +19,12 @@ static bool producer_error_permanent(rd_kafka_resp_err_t e)
 	case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
 	case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
 	case RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS:
+	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART: /* auto-creation is off and the topic is missing */
+	case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+	case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+	case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
+	case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+	case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
 		return true;
 	default:
 		return false;
@@ -34,9 +40,21 @@ struct producer {
 	int bug; /* an acknowledgement the tracker did not expect */
 };
 
-/* cleave's defaults; kafka.properties in the config override any of them. */
+/* cleave's defaults; kafka.properties in the config override the others, not these: the at-least-once
+ * and per-key order guarantees rest on them. */
+static const char *const producer_guarantees[][2] = {
+	{"enable.idempotence", "true"}, /* retries neither duplicate nor reorder within a partition */
+	/* a batch that fails for good must not be followed by later batches of its partition: after the
+	 * restart from the confirmed position, the partition would hold a gap that replayed events fill only
+	 * after later events, which a sink skipping what is below its position would lose */
+	{"enable.gapless.guarantee", "true"},
+	{"acks", "all"},
+	/* a broker that is down is waited for (capture stops reading meanwhile); an expiring message would
+	 * break the gapless order just as a failed one */
+	{"message.timeout.ms", "0"},
+};
+
 static const char *const producer_defaults[][2] = {
-	{"enable.idempotence", "true"},   /* retries neither duplicate nor reorder within a partition */
 	{"partitioner", "murmur2_random"}, /* the Java client's partitioner (SPEC.md §3) */
 	{"linger.ms", "10"},
 	{"batch.num.messages", "10000"},
@@ -44,9 +62,6 @@ static const char *const producer_defaults[][2] = {
 	/* bound what waits in memory: when Kafka is slow capture stops reading instead of growing */
 	{"queue.buffering.max.kbytes", "16384"},
 	{"queue.buffering.max.messages", "100000"},
-	/* a broker that is down is waited for; a message that cannot be delivered in 10 minutes fails and
-	 * streaming restarts from the confirmed position */
-	{"message.timeout.ms", "600000"},
 	{"message.max.bytes", "16777216"},
 };
 
@@ -57,13 +72,15 @@ static void producer_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, vo
 
 	(void)rk;
 	if (m->err) {
-		if (!p->failed) {
+		/* never acknowledged: its transaction is not confirmed. A later permanent error explains an
+		 * earlier generic one (the fatal error comes first under the gapless guarantee). */
+		if (!p->failed || (!p->permanent && producer_error_permanent(m->err))) {
 			p->failed = 1;
 			p->permanent = producer_error_permanent(m->err);
 			snprintf(p->failure, sizeof p->failure, "delivery to %s failed: %s",
 			         rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
 		}
-		return; /* never acknowledged: its transaction is not confirmed */
+		return;
 	}
 	if (progress_ack(p->progress, txn) < 0 && !p->bug) {
 		p->bug = 1;
@@ -78,9 +95,11 @@ static void producer_on_error(rd_kafka_t *rk, int code, const char *reason, void
 	char fatal[256];
 
 	if (code == RD_KAFKA_RESP_ERR__FATAL) {
-		rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+		rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+
 		if (!p->failed) {
 			p->failed = 1;
+			p->permanent = producer_error_permanent(cause);
 			snprintf(p->failure, sizeof p->failure, "fatal Kafka producer error: %s", fatal);
 		}
 		return;
@@ -98,6 +117,29 @@ static void producer_on_log(const rd_kafka_t *rk, int level, const char *fac, co
 		log_warn("kafka", "%s: %s", fac, buf);
 	else
 		log_debug("kafka", "%s: %s", fac, buf);
+}
+
+/* The local queue must hold at least two of the largest messages, or a large message waits for room
+ * that never comes. */
+static int producer_size_queue(rd_kafka_conf_t *conf, struct cerr *err)
+{
+	char v[64], errstr[256];
+	size_t n = sizeof v;
+	long long max_msg, queue_kb;
+
+	if (rd_kafka_conf_get(conf, "message.max.bytes", v, &n) != RD_KAFKA_CONF_OK)
+		return 0;
+	max_msg = atoll(v);
+	n = sizeof v;
+	if (rd_kafka_conf_get(conf, "queue.buffering.max.kbytes", v, &n) != RD_KAFKA_CONF_OK)
+		return 0;
+	queue_kb = atoll(v);
+	if (queue_kb * 1024 >= 2 * max_msg)
+		return 0;
+	snprintf(v, sizeof v, "%lld", 2 * max_msg / 1024 + 1);
+	if (rd_kafka_conf_set(conf, "queue.buffering.max.kbytes", v, errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
+		return cerr_set(err, false, "kafka: message.max.bytes=%lld needs a larger queue: %s", max_msg, errstr);
+	return 0;
 }
 
 struct producer *producer_new(const struct cleave_config *cfg, struct progress *progress, struct cerr *err)
@@ -131,6 +173,21 @@ struct producer *producer_new(const struct cleave_config *cfg, struct progress *
 			goto fail;
 		}
 	}
+	for (size_t i = 0; i < sizeof producer_guarantees / sizeof producer_guarantees[0]; i++) {
+		for (size_t k = 0; k < cfg->kafka.nproperties; k++)
+			if (strcmp(cfg->kafka.properties[k].key, producer_guarantees[i][0]) == 0 &&
+			    strcmp(cfg->kafka.properties[k].value, producer_guarantees[i][1]) != 0) {
+				cerr_set(err, false,
+				         "%s: kafka.properties.%s cannot be changed: capture's no-loss and ordering"
+				         " guarantees need %s=%s",
+				         cfg->path, producer_guarantees[i][0], producer_guarantees[i][0],
+				         producer_guarantees[i][1]);
+				goto fail;
+			}
+		(void)rd_kafka_conf_set(conf, producer_guarantees[i][0], producer_guarantees[i][1], errstr, sizeof errstr);
+	}
+	if (producer_size_queue(conf, err) < 0)
+		goto fail;
 	rd_kafka_conf_set_opaque(conf, p);
 	rd_kafka_conf_set_dr_msg_cb(conf, producer_on_delivery);
 	rd_kafka_conf_set_error_cb(conf, producer_on_error);
@@ -183,7 +240,8 @@ int producer_send(struct producer *p, const char *topic, int32_t partition, cons
 		                "a message of %zu bytes for %s is larger than the producer's message.max.bytes; raise it"
 		                " in kafka.properties (and max.message.bytes of the topic on the brokers)",
 		                keylen + valuelen, topic);
-	return cerr_set(err, e != RD_KAFKA_RESP_ERR__FATAL, "producing to %s: %s", topic, rd_kafka_err2str(e));
+	/* __FATAL too is retriable: a new producer starts again from the confirmed position */
+	return cerr_set(err, true, "producing to %s: %s", topic, rd_kafka_err2str(e));
 }
 
 void producer_poll(struct producer *p, int timeout_ms)

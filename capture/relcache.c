@@ -86,3 +86,15 @@ void relcache_mark_unpublished(struct relcache *rc)
 	for (size_t i = 0; i < rc->n; i++)
 		rc->entries[i].published = false;
 }
+
+void relcache_remove(struct relcache *rc, uint32_t relid)
+{
+	struct relcache_entry *e = relcache_get(rc, relid);
+
+	if (!e)
+		return;
+	table_schema_free(e->schema);
+	free(e->topic);
+	*e = rc->entries[--rc->n];
+	rc->last = 0;
+}

@@ -28,6 +28,9 @@ struct relcache_entry *relcache_get(struct relcache *rc, uint32_t relid);
  * entry, or NULL when out of memory (schema is freed). */
 struct relcache_entry *relcache_put(struct relcache *rc, const char *topic_prefix, struct table_schema *schema);
 
+/* Forgets relid (no-op when unknown). */
+void relcache_remove(struct relcache *rc, uint32_t relid);
+
 /* Marks every entry unpublished (a new producer session starts). */
 void relcache_mark_unpublished(struct relcache *rc);
 

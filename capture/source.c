@@ -13,6 +13,8 @@
 #include "common/log.h"
 #include "common/pg.h"
 
+#define SOURCE_STOP_TIMEOUT_MS 5000
+
 /* The text forms pgtext.h parses depend on these session settings of the walsender. */
 #define SOURCE_SESSION_OPTIONS \
 	"-c datestyle=ISO -c intervalstyle=postgres -c timezone=UTC -c extra_float_digits=3 " \
@@ -77,11 +79,13 @@ const char *source_dbname(const struct source *s)
 /* Connects with the configured DSN; `replication` adds replication=database. */
 static PGconn *source_connect(const struct source *s, bool replication, struct cerr *err)
 {
-	const char *keys[] = {"options", "application_name", "replication", NULL};
-	const char *vals[] = {SOURCE_SESSION_OPTIONS, "cleave capture", "database", NULL};
+	/* TCP keepalives notice a server that vanished without closing the connection */
+	const char *keys[] = {"options", "application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+	                      "keepalives_count", "replication", NULL};
+	const char *vals[] = {SOURCE_SESSION_OPTIONS, "cleave capture", "1", "30", "10", "3", "database", NULL};
 
 	if (!replication)
-		keys[2] = NULL;
+		keys[6] = NULL;
 	return pg_connect(s->cfg->source.dsn, keys, vals, "the source PostgreSQL", err);
 }
 
@@ -522,24 +526,42 @@ int source_send_status(struct source *s, lsn_t received, lsn_t confirmed, struct
 
 void source_stop(struct source *s)
 {
+	int64_t until = clock_mono_ms() + SOURCE_STOP_TIMEOUT_MS;
+
 	if (s->copybuf) {
 		PQfreemem(s->copybuf);
 		s->copybuf = NULL;
 	}
 	if (!s->repl)
 		return;
-	if (PQstatus(s->repl) == CONNECTION_OK && PQputCopyEnd(s->repl, NULL) > 0) {
-		PGresult *res;
+	/* End the copy politely, then read (and drop) what the server still sends until it says it is done,
+	 * without blocking: a half-dead peer or a walsender in the middle of a huge transaction must not hold
+	 * the stop up for longer than SOURCE_STOP_TIMEOUT_MS. */
+	if (PQstatus(s->repl) == CONNECTION_OK && PQsetnonblocking(s->repl, 1) == 0 && PQputCopyEnd(s->repl, NULL) > 0) {
+		while (clock_mono_ms() < until) {
+			struct pollfd pfd = {.fd = PQsocket(s->repl), .events = POLLIN};
+			char *b = NULL;
+			int n;
 
-		PQflush(s->repl);
-		/* drain what the server sends until it acknowledges the end of the copy */
-		while ((res = PQgetResult(s->repl)) != NULL) {
-			if (PQresultStatus(res) == PGRES_COPY_BOTH || PQresultStatus(res) == PGRES_COPY_OUT) {
-				char *b = NULL;
-				while (PQgetCopyData(s->repl, &b, 0) > 0)
-					PQfreemem(b);
+			if (PQflush(s->repl) < 0)
+				break;
+			n = PQgetCopyData(s->repl, &b, 1);
+			PQfreemem(b);
+			if (n > 0)
+				continue;
+			if (n == -1) { /* copy done: the final results follow */
+				if (!PQisBusy(s->repl)) {
+					PGresult *res;
+
+					while ((res = PQgetResult(s->repl)) != NULL)
+						PQclear(res);
+					break;
+				}
+			} else if (n == -2) {
+				break;
 			}
-			PQclear(res);
+			if (poll(&pfd, 1, 100) < 0 || !PQconsumeInput(s->repl))
+				break;
 		}
 	}
 	PQfinish(s->repl);

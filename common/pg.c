@@ -23,6 +23,24 @@ const char *text_one_line(const char *msg, char *out, size_t outlen)
 	return out;
 }
 
+/* A server that cannot be reached, or is starting, stopping or full, may accept later; one that rejects
+ * the user (password, pg_hba.conf, missing database or role, no REPLICATION attribute) will not. */
+static bool pg_rejection_passes(const char *msg)
+{
+	static const char *const transient[] = {
+		"the database system is starting up", "the database system is shutting down",
+		"the database system is in recovery mode", "too many clients", "remaining connection slots",
+		"the database system is not yet accepting connections",
+	};
+
+	if (!strstr(msg, "FATAL:"))
+		return true; /* no answer from a server: refused, unreachable, timed out */
+	for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
+		if (strstr(msg, transient[i]))
+			return true;
+	return false;
+}
+
 PGconn *pg_connect(const char *dsn, const char *const *keys, const char *const *vals, const char *what,
                    struct cerr *err)
 {
@@ -57,7 +75,8 @@ PGconn *pg_connect(const char *dsn, const char *const *keys, const char *const *
 	}
 	if (PQstatus(c) != CONNECTION_OK) {
 		/* connection errors name host and port, never the password */
-		cerr_set(err, true, "cannot connect to %s: %s", what, text_one_line(PQerrorMessage(c), msg, sizeof msg));
+		text_one_line(PQerrorMessage(c), msg, sizeof msg);
+		cerr_set(err, pg_rejection_passes(msg), "cannot connect to %s: %s", what, msg);
 		PQfinish(c);
 		return NULL;
 	}
