@@ -225,6 +225,54 @@ static int source_put_qualified(PGconn *c, struct buf *b, const struct cfg_table
 	return rc;
 }
 
+/* The publication (created by cleave or not) must send every kind of change, partitions' changes as their
+ * root's, and whole rows: anything less would drop changes silently while the slot moves past them. */
+static int source_publication_complete(PGconn *c, const struct cleave_config *cfg, struct cerr *err)
+{
+	static const char opts_sql[] = "SELECT puballtables OR (pubinsert AND pubupdate AND pubdelete AND pubtruncate"
+	                               " AND pubviaroot) FROM pg_publication WHERE pubname = $1";
+	static const char filter_sql[] =
+		"SELECT n.nspname || '.' || c.relname FROM pg_publication_rel pr"
+		" JOIN pg_publication p ON p.oid = pr.prpubid JOIN pg_class c ON c.oid = pr.prrelid"
+		" JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE p.pubname = $1 AND (pr.prqual IS NOT NULL OR pr.prattrs IS NOT NULL) LIMIT 1";
+	const char *pub = cfg->source.publication;
+	PGresult *res = source_exec(c, opts_sql, 1, &pub, err);
+	char sql[256];
+	bool complete;
+
+	if (!res)
+		return cerr_wrap(err, "reading publication %s", pub);
+	complete = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!complete) {
+		/* publication names are validated by the config to [a-z0-9_] */
+		snprintf(sql, sizeof sql,
+		         "ALTER PUBLICATION %s SET (publish = 'insert, update, delete, truncate',"
+		         " publish_via_partition_root = true)",
+		         pub);
+		if (!(res = source_exec(c, sql, 0, NULL, err)))
+			return cerr_wrap(err, "completing publication %s", pub);
+		PQclear(res);
+		log_warn(NULL, "publication %s did not publish every change (or published partitions on their own);"
+		         " now: %s", pub, sql);
+	}
+	if (PQserverVersion(c) < 150000)
+		return 0; /* row filters and column lists came with PostgreSQL 15 */
+	if (!(res = source_exec(c, filter_sql, 1, &pub, err)))
+		return cerr_wrap(err, "reading publication %s", pub);
+	if (PQntuples(res) > 0) {
+		cerr_set(err, false,
+		         "publication %s publishes %s with a row filter or a column list; cleave needs whole rows of"
+		         " every change: ALTER PUBLICATION %s SET TABLE ... without WHERE or column lists",
+		         pub, PQgetvalue(res, 0, 0), pub);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
 /* Creates the publication for the configured tables, or adds the tables it lacks. */
 static int source_ensure_publication(PGconn *c, const struct cleave_config *cfg, struct cerr *err)
 {
@@ -251,6 +299,9 @@ static int source_ensure_publication(PGconn *c, const struct cleave_config *cfg,
 	exists = PQntuples(res) == 1;
 	all = exists && PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
+	/* first, so that pg_publication_tables lists a partitioned table under its root below */
+	if (exists && source_publication_complete(c, cfg, err) < 0)
+		goto cleanup;
 	if (all) {
 		rc = 0;
 		goto cleanup;
