@@ -148,7 +148,8 @@ static int capture_publish_schemas(struct capture *c, struct relcache_entry *e, 
 		buf_reset(&c->value);
 		if (buf_printf(&c->key, "%016" PRIx64, schemas[i].id) < 0 || buf_puts(&c->value, schemas[i].json) < 0)
 			return cerr_set(err, false, "out of memory");
-		rc = capture_send(c, c->schemas_topic, PRODUCER_PARTITION_ANY, &c->key, &c->value, err);
+		/* one partition, so the schema topic keeps the order schemas were published in */
+		rc = capture_send(c, c->schemas_topic, 0, &c->key, &c->value, err);
 		if (rc != 0)
 			return rc;
 	}

@@ -83,27 +83,71 @@ static int schema_topic_add(void *arg, const rd_kafka_message_t *m, struct cerr 
 	return 0;
 }
 
+static int schema_topic_refresh(struct schema_topic *st, struct cerr *err)
+{
+	char topic[512];
+
+	snprintf(topic, sizeof topic, "%s._schemas", st->cfg->kafka.topic_prefix);
+	return topic_read_all(st->cfg, topic, SCHEMA_TOPIC_READ_TIMEOUT_MS, schema_topic_add, st, err) < 0 ? -1 : 0;
+}
+
+static struct schema_entry *schema_topic_get(struct schema_topic *st, uint64_t id, struct cerr *err)
+{
+	struct schema_entry *e = schema_topic_find(st, id);
+
+	if (e)
+		return e;
+	if (schema_topic_refresh(st, err) < 0)
+		return NULL;
+	e = schema_topic_find(st, id);
+	if (!e)
+		cerr_set(err, false, "schema %016" PRIx64 " is not in %s._schemas", id, st->cfg->kafka.topic_prefix);
+	return e;
+}
+
+const char *schema_topic_json(struct schema_topic *st, uint64_t id, struct cerr *err)
+{
+	struct schema_entry *e = schema_topic_get(st, id, err);
+
+	return e ? e->json : NULL;
+}
+
+const char *schema_topic_latest_envelope(struct schema_topic *st, const char *schema, const char *table,
+                                         uint64_t *id, struct cerr *err)
+{
+	char ns[600];
+	const char *found = NULL;
+
+	if (schema_topic_refresh(st, err) < 0)
+		return NULL;
+	snprintf(ns, sizeof ns, "%s.%s.%s", st->cfg->kafka.topic_prefix, schema, table);
+	/* entries are in the order the topic holds them (per partition): the last match is the newest of
+	 * its partition; schemas of one table share a key prefix only by chance, so compare whole texts */
+	for (size_t i = 0; i < st->n; i++) {
+		json_t *j = json_loads(st->v[i].json, 0, NULL);
+		const char *name = json_string_value(json_object_get(j, "name"));
+		const char *nsp = json_string_value(json_object_get(j, "namespace"));
+
+		if (name && nsp && strcmp(name, "Envelope") == 0 && strcmp(nsp, ns) == 0) {
+			found = st->v[i].json;
+			*id = st->v[i].id;
+		}
+		json_decref(j);
+	}
+	return found;
+}
+
 json_t *schema_topic_decode(struct schema_topic *st, const void *p, size_t n, struct cerr *err)
 {
 	struct schema_entry *e;
 	uint64_t id;
-	char topic[512];
 
 	if (avro_get_soe_header(p, n, &id) < 0) {
 		cerr_set(err, false, "not an Avro single-object encoded message (%zu bytes)", n);
 		return NULL;
 	}
-	e = schema_topic_find(st, id);
-	if (!e) {
-		snprintf(topic, sizeof topic, "%s._schemas", st->cfg->kafka.topic_prefix);
-		if (topic_read_all(st->cfg, topic, SCHEMA_TOPIC_READ_TIMEOUT_MS, schema_topic_add, st, err) < 0)
-			return NULL;
-		e = schema_topic_find(st, id);
-		if (!e) {
-			cerr_set(err, false, "schema %016" PRIx64 " is not in %s", id, topic);
-			return NULL;
-		}
-	}
+	if (!(e = schema_topic_get(st, id, err)))
+		return NULL;
 	if (!e->decoder && !(e->decoder = avro_decoder_new(e->json, err)))
 		return NULL;
 	return avro_decoder_decode(e->decoder, (const uint8_t *)p + AVRO_SOE_HEADER_LEN, n - AVRO_SOE_HEADER_LEN, err);

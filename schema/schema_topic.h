@@ -22,4 +22,14 @@ void schema_topic_free(struct schema_topic *st);
  * reference, or NULL with err (not single-object encoded, schema not found, bytes do not decode). */
 json_t *schema_topic_decode(struct schema_topic *st, const void *p, size_t n, struct cerr *err);
 
+/* The JSON text of schema `id` (owned by st), reading the schema topic again once when it is not known yet;
+ * NULL with err when it is not there. */
+const char *schema_topic_json(struct schema_topic *st, uint64_t id, struct cerr *err);
+
+/* The last envelope schema published for source table schema.table (matched by the Avro namespace
+ * "<topic_prefix>.<schema>.<table>", so only for names that are valid Avro names), after reading the
+ * schema topic to its end. NULL (err not set) when there is none. */
+const char *schema_topic_latest_envelope(struct schema_topic *st, const char *schema, const char *table,
+                                         uint64_t *id, struct cerr *err);
+
 #endif

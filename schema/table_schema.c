@@ -292,7 +292,8 @@ static json_t *column_union_json(const struct coltype *t, bool with_unchanged, b
 }
 
 /* One field per column: {"name", "type", "default": null, "cleave.column", "cleave.pg_type", "cleave.pg_oid",
- * "cleave.pg_typmod"}: the last two let a consumer rebuild the exact column type (coltype_from_pg). */
+ * "cleave.pg_typmod"[, "cleave.key": true]}: oid and typmod let a consumer rebuild the exact column type
+ * (coltype_from_pg); cleave.key marks the key columns in Value. */
 static json_t *column_field_json(const struct ts_column *c, bool with_unchanged, bool *unchanged_defined)
 {
 	char pgname[128];
@@ -309,6 +310,9 @@ static json_t *column_field_json(const struct ts_column *c, bool with_unchanged,
 	jset(f, "cleave.pg_type", json_string(pgname), &ok);
 	jset(f, "cleave.pg_oid", json_integer(c->type.pg_oid), &ok);
 	jset(f, "cleave.pg_typmod", json_integer(c->type.pg_typmod), &ok);
+	/* in Value only (the Key record holds nothing else): which columns identify the row */
+	if (with_unchanged && c->key)
+		jset(f, "cleave.key", json_true(), &ok);
 	if (!ok) {
 		json_decref(f);
 		return NULL;

@@ -31,18 +31,10 @@ static bool mapping_projected(const struct cfg_mapping *cfg, const char *col)
 	return false;
 }
 
-static bool mapping_is_key(json_t *key_fields, const char *col)
+/* Key columns are marked in the Value record (cleave.key). */
+static bool mapping_is_key(json_t *field)
 {
-	size_t i;
-	json_t *f;
-
-	json_array_foreach(key_fields, i, f) {
-		const char *c = json_string_value(json_object_get(f, "cleave.column"));
-
-		if (c && strcmp(c, col) == 0)
-			return true;
-	}
-	return false;
+	return json_is_true(json_object_get(field, "cleave.key"));
 }
 
 void mapping_free(struct mapping *m)
@@ -59,18 +51,17 @@ void mapping_free(struct mapping *m)
 }
 
 struct mapping *mapping_new(const struct cfg_mapping *cfg, uint64_t value_id, const char *value_json,
-                            const char *key_json, struct cerr *err)
+                            struct cerr *err)
 {
 	json_error_t jerr;
 	json_t *venv = json_loads(value_json, 0, &jerr);
-	json_t *kschema = key_json ? json_loads(key_json, 0, &jerr) : NULL;
-	json_t *vfields, *kfields, *f;
+	json_t *vfields, *f;
 	struct mapping *m = calloc(1, sizeof *m);
 	size_t i, n;
 	int nkeys = 0;
 	const char *src = cfg->source.name;
 
-	if (!m || !venv || (key_json && !kschema)) {
+	if (!m || !venv) {
 		cerr_set(err, false, "%s.%s: cannot read the writer schema: %s", cfg->source.schema, src,
 		         m ? jerr.text : "out of memory");
 		goto fail;
@@ -79,7 +70,6 @@ struct mapping *mapping_new(const struct cfg_mapping *cfg, uint64_t value_id, co
 	m->value_id = value_id;
 	m->table.name = cfg->target ? cfg->target : src;
 	vfields = mapping_value_fields(venv);
-	kfields = json_object_get(kschema, "fields");
 	n = json_array_size(vfields);
 	m->cols = calloc(n ? n : 1, sizeof *m->cols);
 	m->fields = calloc(n ? n : 1, sizeof *m->fields);
@@ -97,7 +87,7 @@ struct mapping *mapping_new(const struct cfg_mapping *cfg, uint64_t value_id, co
 			goto fail;
 		}
 		if (!mapping_projected(cfg, col)) {
-			if (mapping_is_key(kfields, col)) {
+			if (mapping_is_key(f)) {
 				cerr_set(err, false,
 				         "mapping of %s.%s (%s line %d): the key column %s must be in `columns`, or the"
 				         " target rows cannot be found again",
@@ -108,7 +98,7 @@ struct mapping *mapping_new(const struct cfg_mapping *cfg, uint64_t value_id, co
 		}
 		coltype_from_pg((uint32_t)json_integer_value(json_object_get(f, "cleave.pg_oid")),
 		                (int32_t)json_integer_value(json_object_get(f, "cleave.pg_typmod")), &tc->type);
-		tc->key = mapping_is_key(kfields, col);
+		tc->key = mapping_is_key(f);
 		tc->name = strdup(mapping_renamed(cfg, col));
 		m->fields[m->table.ncols] = strdup(field);
 		m->table.ncols++;
@@ -138,11 +128,9 @@ struct mapping *mapping_new(const struct cfg_mapping *cfg, uint64_t value_id, co
 	}
 	m->table.cols = m->cols;
 	json_decref(venv);
-	json_decref(kschema);
 	return m;
 fail:
 	json_decref(venv);
-	json_decref(kschema);
 	mapping_free(m);
 	return NULL;
 }

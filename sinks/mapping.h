@@ -19,11 +19,11 @@ struct mapping {
 	char **fields;              /* per column: the Avro field name in the Value record */
 };
 
-/* Resolves cfg against the envelope schema JSON (value_json) and the key schema JSON (key_json) that
- * capture published (schema/table_schema.h). Fails (non-retriable) when the projection names a column
- * the source does not have, or leaves out a key column. */
+/* Resolves cfg against the envelope schema JSON (value_json) that capture published
+ * (schema/table_schema.h; key columns carry "cleave.key"). Fails (non-retriable) when the projection names
+ * a column the source does not have, or leaves out a key column. */
 struct mapping *mapping_new(const struct cfg_mapping *cfg, uint64_t value_id, const char *value_json,
-                            const char *key_json, struct cerr *err);
+                            struct cerr *err);
 void mapping_free(struct mapping *m);
 
 /* Fills cells[m->table.ncols] from a decoded row (the envelope's `before` or `after` object): values are

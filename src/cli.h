@@ -30,6 +30,7 @@ int cli_stop_requested(void);
 int cmd_capture(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_sink(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -29,8 +29,8 @@ static int setup(void **state)
 	f->ts = table_schema_new("p", &rel, &err);
 	f->cfg = (struct cfg_mapping){.source = {"public", "t"}};
 	f->cfg2 = (struct cfg_mapping){.source = {"public", "t"}, .target = "t2"};
-	f->m = mapping_new(&f->cfg, f->ts->value_id, f->ts->value_json, f->ts->key_json, &err);
-	f->m2 = mapping_new(&f->cfg2, f->ts->value_id, f->ts->value_json, f->ts->key_json, &err);
+	f->m = mapping_new(&f->cfg, f->ts->value_id, f->ts->value_json, &err);
+	f->m2 = mapping_new(&f->cfg2, f->ts->value_id, f->ts->value_json, &err);
 	f->b = batch_new();
 	assert_non_null(f->m);
 	assert_non_null(f->b);

@@ -337,7 +337,7 @@ static void test_schema_two_columns_exact(void **state)
 		"{\"name\":\"before\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"Value\",\"fields\":["
 		"{\"name\":\"id\",\"type\":[\"null\",\"long\",{\"type\":\"enum\",\"name\":\"Unchanged\","
 		"\"namespace\":\"cleave\",\"symbols\":[\"UNCHANGED\"]}],\"default\":null,\"cleave.column\":\"id\","
-		"\"cleave.pg_type\":\"bigint\",\"cleave.pg_oid\":20,\"cleave.pg_typmod\":-1},"
+		"\"cleave.pg_type\":\"bigint\",\"cleave.pg_oid\":20,\"cleave.pg_typmod\":-1,\"cleave.key\":true},"
 		"{\"name\":\"name\",\"type\":[\"null\",\"string\",\"cleave.Unchanged\"],\"default\":null,"
 		"\"cleave.column\":\"name\",\"cleave.pg_type\":\"text\",\"cleave.pg_oid\":25,\"cleave.pg_typmod\":-1}]}],\"default\":null},"
 		"{\"name\":\"after\",\"type\":[\"null\",\"cdc.public.users.Value\"],\"default\":null},"

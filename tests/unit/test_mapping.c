@@ -38,7 +38,7 @@ static void test_projection_and_rename(void **state)
 	                          .ncolumns = 3, .rename = rename, .nrename = 1, .line = 7};
 	struct table_schema *ts = orders_schema();
 	struct cerr err = {0};
-	struct mapping *m = mapping_new(&cfg, ts->value_id, ts->value_json, ts->key_json, &err);
+	struct mapping *m = mapping_new(&cfg, ts->value_id, ts->value_json, &err);
 	json_t *row;
 	struct target_cell cells[3];
 
@@ -78,7 +78,7 @@ static void test_all_columns_unchanged_cell(void **state)
 	struct cfg_mapping cfg = {.source = {"public", "orders"}};
 	struct table_schema *ts = orders_schema();
 	struct cerr err = {0};
-	struct mapping *m = mapping_new(&cfg, ts->value_id, ts->value_json, ts->key_json, &err);
+	struct mapping *m = mapping_new(&cfg, ts->value_id, ts->value_json, &err);
 	struct target_cell cells[5];
 	json_t *row;
 
@@ -106,11 +106,11 @@ static void test_errors(void **state)
 	struct cerr err = {0};
 
 	(void)state;
-	assert_null(mapping_new(&a, ts->value_id, ts->value_json, ts->key_json, &err));
+	assert_null(mapping_new(&a, ts->value_id, ts->value_json, &err));
 	assert_non_null(strstr(err.msg, "key column id must be in `columns`"));
-	assert_null(mapping_new(&b, ts->value_id, ts->value_json, ts->key_json, &err));
+	assert_null(mapping_new(&b, ts->value_id, ts->value_json, &err));
 	assert_non_null(strstr(err.msg, "column nope is not a column of the source table"));
-	assert_null(mapping_new(&b, ts->value_id, "{not json", ts->key_json, &err));
+	assert_null(mapping_new(&b, ts->value_id, "{not json", &err));
 	mapping_free(NULL);
 	table_schema_free(ts);
 }

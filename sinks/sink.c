@@ -1,0 +1,744 @@
+/* sink.c: see sink.h. One thread: poll the consumer, decode, hold events for the batch, and flush the
+ * batch (one target transaction with the positions) when it is large or old enough, at a rebalance and at
+ * stop. Events that cannot be applied go, after the batch is retried event by event, to the dead-letter
+ * topic <prefix>.dlq.<sink> (or stop the sink with on_error: stop). */
+#include "sinks/sink.h"
+
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "schema/avro_write.h"
+#include "schema/schema_topic.h"
+#include "sinks/batch.h"
+#include "sinks/mapping.h"
+#include "sinks/target.h"
+
+#define SINK_BACKOFF_MIN_MS 500
+#define SINK_BACKOFF_MAX_MS 30000
+#define SINK_DLQ_TIMEOUT_MS 30000
+
+/* An assigned partition and how far the sink got in it. */
+struct sink_part {
+	char *topic;
+	int32_t partition;
+	/* stored in the target (committed): */
+	int64_t offset, lsn, seq; /* -1: nothing yet */
+	/* taken into the current batch: */
+	int64_t p_offset, p_lsn, p_seq;
+	/* a truncate barrier this partition reached, waiting for the topic's other partitions */
+	bool at_barrier;
+	int64_t b_lsn, b_seq, b_offset;
+	rd_kafka_message_t **stash; /* messages after the barrier, in order */
+	size_t nstash, capstash;
+};
+
+/* A mapping of the config and its resolutions by writer schema. */
+struct sink_map {
+	const struct cfg_mapping *cfg;
+	char *topic;
+	struct mapping **resolved;
+	size_t nresolved;
+};
+
+/* An event held for the batch. */
+struct sink_held {
+	rd_kafka_message_t *msg;
+	struct sink_part *part;
+	struct mapping *m;
+	char op; /* 'u' or 'd' */
+	json_t *value;
+	int64_t lsn, seq;
+};
+
+struct sink {
+	const struct cleave_config *cfg;
+	const struct cfg_sink *scfg;
+	int (*stop_requested)(void);
+	rd_kafka_t *consumer;
+	rd_kafka_t *dlq;
+	char *dlq_topic;
+	struct target *target;
+	struct schema_topic *schemas;
+	struct batch *batch;
+	struct sink_map *maps;
+	size_t nmaps;
+	struct sink_part *parts;
+	size_t nparts;
+	struct sink_held *held;
+	size_t nheld, capheld;
+	int64_t batch_started_ms;
+	bool fatal;
+	struct cerr fatal_err;
+	char ctx[128];
+};
+
+static void sink_sleep(struct sink *s, int ms)
+{
+	int64_t until = clock_mono_ms() + ms;
+
+	while (!s->stop_requested() && clock_mono_ms() < until) {
+		struct timespec ts = {0, 50 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Connects to the target, waiting for it with backoff. 0, or -1 (stop requested, or err not retriable). */
+static int sink_connect(struct sink *s, struct cerr *err)
+{
+	int backoff = SINK_BACKOFF_MIN_MS;
+
+	for (;;) {
+		if (target_connect(s->target, err) == 0)
+			return 0;
+		if (!err->retriable || s->stop_requested())
+			return -1;
+		log_warn(s->ctx, "%s; retrying in %d ms", err->msg, backoff);
+		sink_sleep(s, backoff);
+		backoff = backoff * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : backoff * 2;
+	}
+}
+
+static struct sink_part *sink_part_find(struct sink *s, const char *topic, int32_t partition)
+{
+	for (size_t i = 0; i < s->nparts; i++)
+		if (s->parts[i].partition == partition && strcmp(s->parts[i].topic, topic) == 0)
+			return &s->parts[i];
+	return NULL;
+}
+
+static struct sink_map *sink_map_find(struct sink *s, const char *topic)
+{
+	for (size_t i = 0; i < s->nmaps; i++)
+		if (strcmp(s->maps[i].topic, topic) == 0)
+			return &s->maps[i];
+	return NULL;
+}
+
+/* The resolution of sm for value schema `id` (made, and its table prepared, on first sight). */
+static struct mapping *sink_resolve(struct sink *s, struct sink_map *sm, uint64_t value_id, struct cerr *err)
+{
+	const char *vjson;
+	struct mapping *m, **nr;
+
+	for (size_t i = 0; i < sm->nresolved; i++)
+		if (sm->resolved[i]->value_id == value_id)
+			return sm->resolved[i];
+	if (!(vjson = schema_topic_json(s->schemas, value_id, err)))
+		return NULL;
+	if (!(m = mapping_new(sm->cfg, value_id, vjson, err)))
+		return NULL;
+	if (target_prepare_table(s->target, &m->table, s->scfg->create_tables, err) < 0) {
+		mapping_free(m);
+		return NULL;
+	}
+	nr = realloc(sm->resolved, (sm->nresolved + 1) * sizeof *nr);
+	if (!nr) {
+		mapping_free(m);
+		cerr_set(err, false, "out of memory");
+		return NULL;
+	}
+	sm->resolved = nr;
+	sm->resolved[sm->nresolved++] = m;
+	log_info(s->ctx, "table %s ready for %s (schema %016" PRIx64 ")", m->table.name, sm->topic, value_id);
+	return m;
+}
+
+/* ---- the dead-letter topic ---- */
+
+static int sink_dlq_send(struct sink *s, const rd_kafka_message_t *m, const char *why, struct cerr *err)
+{
+	char errstr[256], part[16], off[32];
+	rd_kafka_headers_t *h;
+	rd_kafka_resp_err_t e;
+
+	if (!s->dlq) {
+		rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+		if (rd_kafka_conf_set(conf, "bootstrap.servers", s->cfg->kafka.brokers, errstr, sizeof errstr) ||
+		    rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof errstr)) {
+			rd_kafka_conf_destroy(conf);
+			return cerr_set(err, false, "dead-letter producer: %s", errstr);
+		}
+		if (!(s->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr))) {
+			rd_kafka_conf_destroy(conf);
+			return cerr_set(err, false, "dead-letter producer: %s", errstr);
+		}
+	}
+	snprintf(part, sizeof part, "%" PRId32, m->partition);
+	snprintf(off, sizeof off, "%" PRId64, m->offset);
+	h = rd_kafka_headers_new(4);
+	rd_kafka_header_add(h, "cleave.topic", -1, rd_kafka_topic_name(m->rkt), -1);
+	rd_kafka_header_add(h, "cleave.partition", -1, part, -1);
+	rd_kafka_header_add(h, "cleave.offset", -1, off, -1);
+	rd_kafka_header_add(h, "cleave.error", -1, why, -1);
+	e = rd_kafka_producev(s->dlq, RD_KAFKA_V_TOPIC(s->dlq_topic), RD_KAFKA_V_KEY(m->key, m->key_len),
+	                      RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	                      RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+	if (e) {
+		rd_kafka_headers_destroy(h);
+		return cerr_set(err, true, "dead-letter topic %s: %s", s->dlq_topic, rd_kafka_err2str(e));
+	}
+	/* durable before the event's position moves past it */
+	if (rd_kafka_flush(s->dlq, SINK_DLQ_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return cerr_set(err, true, "dead-letter topic %s did not acknowledge within %d s", s->dlq_topic,
+		                SINK_DLQ_TIMEOUT_MS / 1000);
+	log_warn(s->ctx, "%s [%" PRId32 "] offset %" PRId64 " sent to %s: %s", rd_kafka_topic_name(m->rkt),
+	         m->partition, m->offset, s->dlq_topic, why);
+	return 0;
+}
+
+/* An event that cannot be applied: to the dead-letter topic, or stop (on_error: stop). */
+static int sink_reject(struct sink *s, const rd_kafka_message_t *m, const char *why, struct cerr *err)
+{
+	if (s->scfg->on_error == CFG_ON_ERROR_STOP)
+		return cerr_set(err, false, "%s [%" PRId32 "] offset %" PRId64 " cannot be applied: %s (on_error: stop)",
+		                rd_kafka_topic_name(m->rkt), m->partition, m->offset, why);
+	return sink_dlq_send(s, m, why, err);
+}
+
+/* ---- flushing ---- */
+
+static int sink_store_positions(struct sink *s, struct cerr *err)
+{
+	struct target_position *pos = calloc(s->nparts ? s->nparts : 1, sizeof *pos);
+	size_t n = 0;
+	int rc;
+
+	if (!pos)
+		return cerr_set(err, false, "out of memory");
+	for (size_t i = 0; i < s->nparts; i++) {
+		struct sink_part *p = &s->parts[i];
+
+		if (p->p_offset == p->offset)
+			continue;
+		pos[n++] = (struct target_position){.topic = p->topic, .partition = p->partition,
+		                                    .offset = p->p_offset, .commit_lsn = p->p_lsn, .seq = p->p_seq};
+	}
+	rc = n ? target_store_positions(s->target, s->scfg->name, pos, n, err) : 0;
+	free(pos);
+	return rc;
+}
+
+/* After a database commit: what was taken is now stored; Kafka learns it too (for lag tools). */
+static void sink_committed(struct sink *s)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)(s->nparts ? s->nparts : 1));
+
+	for (size_t i = 0; i < s->nparts; i++) {
+		struct sink_part *p = &s->parts[i];
+
+		if (p->p_offset != p->offset)
+			rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->p_offset + 1;
+		p->offset = p->p_offset;
+		p->lsn = p->p_lsn;
+		p->seq = p->p_seq;
+	}
+	if (l->cnt > 0)
+		rd_kafka_commit(s->consumer, l, 1);
+	rd_kafka_topic_partition_list_destroy(l);
+	for (size_t i = 0; i < s->nheld; i++) {
+		json_decref(s->held[i].value);
+		rd_kafka_message_destroy(s->held[i].msg);
+	}
+	s->nheld = 0;
+	batch_reset(s->batch);
+}
+
+/* One transaction: the held events [from, to) and the positions. */
+static int sink_apply(struct sink *s, size_t from, size_t to, bool positions, struct cerr *err)
+{
+	batch_reset(s->batch);
+	for (size_t i = from; i < to; i++)
+		if (batch_add(s->batch, s->held[i].m, s->held[i].op,
+		              json_object_get(s->held[i].value, s->held[i].op == 'd' ? "before" : "after"), err) < 0)
+			return -1;
+	if (target_begin(s->target, err) < 0 || batch_apply(s->batch, s->target, err) < 0 ||
+	    (positions && sink_store_positions(s, err) < 0) || target_commit(s->target, err) < 0) {
+		target_rollback(s->target);
+		return -1;
+	}
+	return 0;
+}
+
+/* A batch failed on its data: apply its events one by one; those that fail go to the dead-letter topic.
+ * The positions are stored with the last transaction. */
+static int sink_isolate(struct sink *s, struct cerr *err)
+{
+	for (size_t i = 0; i < s->nheld; i++) {
+		struct cerr one = {0};
+
+		if (sink_apply(s, i, i + 1, false, &one) == 0)
+			continue;
+		if (one.retriable)
+			return cerr_set(err, true, "%s", one.msg);
+		if (sink_reject(s, s->held[i].msg, one.msg, err) < 0)
+			return -1;
+	}
+	if (target_begin(s->target, err) < 0 || sink_store_positions(s, err) < 0 || target_commit(s->target, err) < 0) {
+		target_rollback(s->target);
+		return -1;
+	}
+	return 0;
+}
+
+/* Applies what is held and stores the positions, waiting for a target that is down. 0, or -1 with err
+ * (stop requested during an outage: nothing stored; or a fatal error). */
+static int sink_flush(struct sink *s, struct cerr *err)
+{
+	bool dirty = s->nheld > 0;
+
+	for (size_t i = 0; !dirty && i < s->nparts; i++)
+		dirty = s->parts[i].p_offset != s->parts[i].offset;
+	if (!dirty)
+		return 0;
+	for (;;) {
+		cerr_clear(err);
+		if (sink_apply(s, 0, s->nheld, true, err) == 0 || (!err->retriable && sink_isolate(s, err) == 0)) {
+			log_debug(s->ctx, "applied %zu events (%zu after collapsing)", s->nheld, batch_size(s->batch));
+			sink_committed(s);
+			s->batch_started_ms = 0;
+			return 0;
+		}
+		if (!err->retriable)
+			return -1;
+		/* the target went away: nothing of the batch was stored; apply it again once it is back */
+		log_warn(s->ctx, "%s; reconnecting", err->msg);
+		if (sink_connect(s, err) < 0)
+			return -1;
+	}
+}
+
+/* ---- taking messages ---- */
+
+static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err);
+
+static bool sink_pos_le(int64_t lsn, int64_t seq, int64_t lsn2, int64_t seq2)
+{
+	return lsn < lsn2 || (lsn == lsn2 && seq <= seq2);
+}
+
+/* A truncate on partition p: when every partition of the topic reached it, the table is emptied in order
+ * with all of them (capture sends it to every partition). This needs the whole topic in this process. */
+static int sink_barrier(struct sink *s, struct sink_part *p, rd_kafka_message_t *m, struct mapping *mp,
+                        int64_t lsn, int64_t seq, struct cerr *err)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	int nparts = 0, arrived = 0;
+
+	p->at_barrier = true;
+	p->b_lsn = lsn;
+	p->b_seq = seq;
+	p->b_offset = m->offset;
+	rd_kafka_message_destroy(m);
+	if (rd_kafka_metadata(s->consumer, 0, rd_kafka_topic_new(s->consumer, p->topic, NULL), &md, 10000) ||
+	    md->topic_cnt != 1)
+		nparts = -1;
+	else
+		nparts = md->topics[0].partition_cnt;
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	if (nparts < 0)
+		return cerr_set(err, true, "metadata of %s for a truncate", p->topic);
+	for (size_t i = 0; i < s->nparts; i++)
+		if (strcmp(s->parts[i].topic, p->topic) == 0 && s->parts[i].at_barrier && s->parts[i].b_lsn == lsn &&
+		    s->parts[i].b_seq == seq)
+			arrived++;
+	for (int q = 0; q < nparts; q++)
+		if (!sink_part_find(s, p->topic, q))
+			return cerr_set(err, false,
+			                "TRUNCATE of %s: partition %d of %s is consumed by another process of sink %s;"
+			                " a truncate needs all partitions of a topic in one sink process for now",
+			                mp->table.name, q, p->topic, s->scfg->name);
+	if (arrived < nparts)
+		return 0; /* the others will come; later messages of p wait in its stash */
+	/* everything before the truncate, on every partition, then the truncate itself with the positions */
+	if (sink_flush(s, err) < 0)
+		return -1;
+	for (;;) {
+		for (size_t i = 0; i < s->nparts; i++) {
+			struct sink_part *q = &s->parts[i];
+
+			if (strcmp(q->topic, p->topic) == 0) {
+				q->p_offset = q->b_offset;
+				q->p_lsn = q->b_lsn;
+				q->p_seq = q->b_seq;
+			}
+		}
+		if (target_begin(s->target, err) == 0 && target_truncate(s->target, &mp->table, err) == 0 &&
+		    sink_store_positions(s, err) == 0 && target_commit(s->target, err) == 0)
+			break;
+		target_rollback(s->target);
+		if (!err->retriable || sink_connect(s, err) < 0)
+			return -1;
+	}
+	sink_committed(s);
+	log_info(s->ctx, "table %s truncated", mp->table.name);
+	for (size_t i = 0; i < s->nparts; i++) {
+		struct sink_part *q = &s->parts[i];
+		rd_kafka_message_t **stash = q->stash;
+		size_t n = q->nstash;
+
+		if (strcmp(q->topic, p->topic) != 0)
+			continue;
+		q->at_barrier = false;
+		q->stash = NULL;
+		q->nstash = q->capstash = 0;
+		for (size_t k = 0; k < n; k++)
+			if (sink_take(s, stash[k], err) < 0) {
+				for (size_t r = k + 1; r < n; r++)
+					rd_kafka_message_destroy(stash[r]);
+				free(stash);
+				return -1;
+			}
+		free(stash);
+	}
+	return 0;
+}
+
+static int sink_hold(struct sink *s, struct sink_held h, struct cerr *err)
+{
+	if (s->nheld == s->capheld) {
+		size_t nc = s->capheld ? s->capheld * 2 : 1024;
+		struct sink_held *nh = realloc(s->held, nc * sizeof *nh);
+
+		if (!nh)
+			return cerr_set(err, false, "out of memory");
+		s->held = nh;
+		s->capheld = nc;
+	}
+	s->held[s->nheld++] = h;
+	if (!s->batch_started_ms)
+		s->batch_started_ms = clock_mono_ms();
+	return 0;
+}
+
+/* Takes one message (ownership included). */
+static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	struct sink_part *p = sink_part_find(s, topic, m->partition);
+	struct sink_map *sm = sink_map_find(s, topic);
+	struct cerr derr = {0};
+	uint64_t vid, kid = 0;
+	json_t *value = NULL, *src;
+	const char *op;
+	struct mapping *mp;
+	int64_t lsn, seq;
+
+	if (!p || !sm || m->offset <= p->p_offset) {
+		rd_kafka_message_destroy(m); /* not ours any more, or already taken */
+		return 0;
+	}
+	if (p->at_barrier) {
+		if (p->nstash == p->capstash) {
+			size_t nc = p->capstash ? p->capstash * 2 : 64;
+			rd_kafka_message_t **ns = realloc(p->stash, nc * sizeof *ns);
+
+			if (!ns) {
+				rd_kafka_message_destroy(m);
+				return cerr_set(err, false, "out of memory");
+			}
+			p->stash = ns;
+			p->capstash = nc;
+		}
+		p->stash[p->nstash++] = m;
+		return 0;
+	}
+	if (!m->payload) { /* a tombstone: its delete event came just before */
+		p->p_offset = m->offset;
+		rd_kafka_message_destroy(m);
+		return 0;
+	}
+	if (avro_get_soe_header(m->payload, m->len, &vid) < 0 || !m->key ||
+	    avro_get_soe_header(m->key, m->key_len, &kid) < 0)
+		kid = vid = 0;
+	if (!(value = schema_topic_decode(s->schemas, m->payload, m->len, &derr)))
+		goto reject;
+	src = json_object_get(value, "source");
+	lsn = json_integer_value(json_object_get(src, "commit_lsn"));
+	seq = json_integer_value(json_object_get(src, "seq"));
+	op = json_string_value(json_object_get(value, "op"));
+	if (!op) {
+		cerr_set(&derr, false, "event without op");
+		goto reject;
+	}
+	if (p->p_lsn >= 0 && sink_pos_le(lsn, seq, p->p_lsn, p->p_seq)) {
+		/* sent again by a capture that restarted: applied already */
+		p->p_offset = m->offset;
+		json_decref(value);
+		rd_kafka_message_destroy(m);
+		return 0;
+	}
+	if (strcmp(op, "t") == 0) {
+		/* the mapping of the newest schema seen for the topic (a truncate has no key) */
+		mp = sm->nresolved ? sm->resolved[sm->nresolved - 1] : NULL;
+		json_decref(value);
+		if (!mp) {
+			p->p_offset = m->offset; /* nothing was ever written for this table here */
+			p->p_lsn = lsn;
+			p->p_seq = seq;
+			rd_kafka_message_destroy(m);
+			return 0;
+		}
+		return sink_barrier(s, p, m, mp, lsn, seq, err);
+	}
+	if (!kid) {
+		cerr_set(&derr, false, "event without a key");
+		goto reject;
+	}
+	mp = NULL;
+	for (size_t i = 0; i < sm->nresolved && !mp; i++)
+		if (sm->resolved[i]->value_id == vid)
+			mp = sm->resolved[i];
+	if (!mp) {
+		/* a new writer schema: DDL may commit on its own (MySQL), so the batch goes first */
+		if (sink_flush(s, err) < 0 || !(mp = sink_resolve(s, sm, vid, err))) {
+			json_decref(value);
+			rd_kafka_message_destroy(m);
+			return -1;
+		}
+	}
+	p->p_offset = m->offset;
+	p->p_lsn = lsn;
+	p->p_seq = seq;
+	return sink_hold(s, (struct sink_held){.msg = m, .part = p, .m = mp, .op = strcmp(op, "d") == 0 ? 'd' : 'u',
+	                                       .value = value, .lsn = lsn, .seq = seq},
+	                 err);
+reject:
+	json_decref(value);
+	if (sink_reject(s, m, derr.msg, err) < 0) {
+		rd_kafka_message_destroy(m);
+		return -1;
+	}
+	p->p_offset = m->offset;
+	rd_kafka_message_destroy(m);
+	return 0;
+}
+
+/* ---- rebalancing ---- */
+
+static void sink_forget_parts(struct sink *s)
+{
+	for (size_t i = 0; i < s->nparts; i++) {
+		for (size_t k = 0; k < s->parts[i].nstash; k++)
+			rd_kafka_message_destroy(s->parts[i].stash[k]);
+		free(s->parts[i].stash);
+		free(s->parts[i].topic);
+	}
+	free(s->parts);
+	s->parts = NULL;
+	s->nparts = 0;
+}
+
+static int sink_assign(struct sink *s, rd_kafka_topic_partition_list_t *l, struct cerr *err)
+{
+	struct target_position *pos = NULL;
+	size_t npos = 0;
+
+	while (target_load_positions(s->target, s->scfg->name, &pos, &npos, err) < 0) {
+		if (!err->retriable || sink_connect(s, err) < 0)
+			return -1;
+	}
+	sink_forget_parts(s);
+	s->parts = calloc((size_t)l->cnt + 1, sizeof *s->parts);
+	if (!s->parts) {
+		target_positions_free(pos, npos);
+		return cerr_set(err, false, "out of memory");
+	}
+	for (int i = 0; i < l->cnt; i++) {
+		rd_kafka_topic_partition_t *tp = &l->elems[i];
+		struct sink_part *p = &s->parts[s->nparts++];
+
+		*p = (struct sink_part){.topic = strdup(tp->topic), .partition = tp->partition, .offset = -1, .lsn = -1,
+		                        .seq = -1};
+		for (size_t k = 0; k < npos; k++)
+			if (pos[k].partition == tp->partition && strcmp(pos[k].topic, tp->topic) == 0) {
+				p->offset = pos[k].offset;
+				p->lsn = pos[k].commit_lsn;
+				p->seq = pos[k].seq;
+			}
+		p->p_offset = p->offset;
+		p->p_lsn = p->lsn;
+		p->p_seq = p->seq;
+		/* the target is the truth: resume right after what it holds */
+		tp->offset = p->offset >= 0 ? p->offset + 1 : RD_KAFKA_OFFSET_BEGINNING;
+	}
+	target_positions_free(pos, npos);
+	log_info(s->ctx, "assigned %d partitions", l->cnt);
+	return 0;
+}
+
+static void sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *l, void *opaque)
+{
+	struct sink *s = opaque;
+	struct cerr err = {0};
+
+	if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		if (!s->fatal && sink_assign(s, l, &err) < 0) {
+			s->fatal = true;
+			s->fatal_err = err;
+		}
+		rd_kafka_assign(rk, s->fatal ? NULL : l);
+		return;
+	}
+	/* revoked: finish what was taken from these partitions while they are still ours */
+	if (!s->fatal && sink_flush(s, &err) < 0) {
+		s->fatal = true;
+		s->fatal_err = err;
+	}
+	for (size_t i = 0; i < s->nheld; i++) {
+		json_decref(s->held[i].value);
+		rd_kafka_message_destroy(s->held[i].msg);
+	}
+	s->nheld = 0;
+	sink_forget_parts(s);
+	rd_kafka_assign(rk, NULL);
+}
+
+/* ---- setup ---- */
+
+static int sink_consumer(struct sink *s, struct cerr *err)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_topic_partition_list_t *topics;
+	char errstr[512], group[300];
+	rd_kafka_resp_err_t e;
+
+	snprintf(group, sizeof group, "cleave.%s", s->scfg->name);
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", s->cfg->kafka.brokers, errstr, sizeof errstr) ||
+	    rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr) ||
+	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr) ||
+	    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr)) {
+		rd_kafka_conf_destroy(conf);
+		return cerr_set(err, false, "kafka consumer: %s", errstr);
+	}
+	for (size_t i = 0; i < s->cfg->kafka.nproperties; i++) {
+		const struct cfg_kv *kv = &s->cfg->kafka.properties[i];
+
+		/* connection, security and consumer settings apply; producer-only ones are ignored */
+		if (rd_kafka_conf_set(conf, kv->key, kv->value, errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
+			log_debug("kafka", "kafka.properties.%s not used by the consumer: %s", kv->key, errstr);
+	}
+	rd_kafka_conf_set_opaque(conf, s);
+	rd_kafka_conf_set_rebalance_cb(conf, sink_rebalance);
+	if (!(s->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr))) {
+		rd_kafka_conf_destroy(conf);
+		return cerr_set(err, false, "kafka consumer: %s", errstr);
+	}
+	rd_kafka_poll_set_consumer(s->consumer);
+	topics = rd_kafka_topic_partition_list_new((int)s->nmaps);
+	for (size_t i = 0; i < s->nmaps; i++)
+		rd_kafka_topic_partition_list_add(topics, s->maps[i].topic, RD_KAFKA_PARTITION_UA);
+	e = rd_kafka_subscribe(s->consumer, topics);
+	rd_kafka_topic_partition_list_destroy(topics);
+	if (e)
+		return cerr_set(err, true, "subscribing: %s", rd_kafka_err2str(e));
+	return 0;
+}
+
+/* Before anything is consumed: every mapping whose source already has a schema must fit its target. */
+static int sink_prepare(struct sink *s, struct cerr *err)
+{
+	for (size_t i = 0; i < s->nmaps; i++) {
+		struct sink_map *sm = &s->maps[i];
+		uint64_t vid = 0;
+
+		if (!schema_topic_latest_envelope(s->schemas, sm->cfg->source.schema, sm->cfg->source.name, &vid, err)) {
+			if (err->set)
+				return -1;
+			log_info(s->ctx, "%s has no events yet: its table is prepared at the first one", sm->topic);
+			continue;
+		}
+		if (!sink_resolve(s, sm, vid, err))
+			return cerr_wrap(err, "sink %s", s->scfg->name);
+	}
+	return 0;
+}
+
+int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (*stop_requested)(void),
+             struct cerr *err)
+{
+	struct sink s;
+	int rc = -1;
+
+	memset(&s, 0, sizeof s);
+	s.cfg = cfg;
+	s.scfg = scfg;
+	s.stop_requested = stop_requested;
+	snprintf(s.ctx, sizeof s.ctx, "sink=%s", scfg->name);
+	s.maps = calloc(scfg->nmappings ? scfg->nmappings : 1, sizeof *s.maps);
+	s.schemas = schema_topic_new(cfg);
+	s.batch = batch_new();
+	if (!s.maps || !s.schemas || !s.batch || asprintf(&s.dlq_topic, "%s.dlq.%s", cfg->kafka.topic_prefix, scfg->name) < 0) {
+		cerr_set(err, false, "out of memory");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < scfg->nmappings; i++) {
+		s.maps[i].cfg = &scfg->mappings[i];
+		if (asprintf(&s.maps[i].topic, "%s.%s.%s", cfg->kafka.topic_prefix, scfg->mappings[i].source.schema,
+		             scfg->mappings[i].source.name) < 0) {
+			cerr_set(err, false, "out of memory");
+			goto cleanup;
+		}
+		s.nmaps++;
+	}
+	if (!(s.target = target_new(scfg, err)) || sink_connect(&s, err) < 0 || sink_prepare(&s, err) < 0 ||
+	    sink_consumer(&s, err) < 0)
+		goto cleanup;
+	log_info(s.ctx, "consuming %zu topics in group cleave.%s", s.nmaps, scfg->name);
+	while (!stop_requested() && !s.fatal) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(s.consumer, 100);
+
+		if (m && m->err) {
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				log_warn(s.ctx, "kafka: %s", rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m);
+		} else if (m && sink_take(&s, m, err) < 0) {
+			goto cleanup;
+		}
+		if (s.nheld >= (size_t)scfg->batch_size ||
+		    (s.batch_started_ms && clock_mono_ms() - s.batch_started_ms >= scfg->batch_ms) ||
+		    (!m && s.nheld == 0)) {
+			if (sink_flush(&s, err) < 0)
+				goto cleanup;
+		}
+	}
+	if (s.fatal) {
+		*err = s.fatal_err;
+		goto cleanup;
+	}
+	if (sink_flush(&s, err) < 0 && !stop_requested())
+		goto cleanup;
+	rc = 0;
+cleanup:
+	if (s.consumer) {
+		rd_kafka_consumer_close(s.consumer);
+		rd_kafka_destroy(s.consumer);
+	}
+	if (s.dlq)
+		rd_kafka_destroy(s.dlq);
+	for (size_t i = 0; i < s.nheld; i++) {
+		json_decref(s.held[i].value);
+		rd_kafka_message_destroy(s.held[i].msg);
+	}
+	free(s.held);
+	sink_forget_parts(&s);
+	for (size_t i = 0; i < s.nmaps; i++) {
+		for (size_t k = 0; k < s.maps[i].nresolved; k++)
+			mapping_free(s.maps[i].resolved[k]);
+		free(s.maps[i].resolved);
+		free(s.maps[i].topic);
+	}
+	free(s.maps);
+	target_free(s.target);
+	schema_topic_free(s.schemas);
+	batch_free(s.batch);
+	free(s.dlq_topic);
+	return rc;
+}
