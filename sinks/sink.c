@@ -63,6 +63,7 @@ struct sink {
 	rd_kafka_t *consumer;
 	rd_kafka_t *dlq;
 	char *dlq_topic;
+	rd_kafka_resp_err_t dlq_result; /* of the last dead-letter message */
 	struct target *target;
 	struct schema_topic *schemas;
 	struct batch *batch;
@@ -151,25 +152,49 @@ static struct mapping *sink_resolve(struct sink *s, struct sink_map *sm, uint64_
 
 /* ---- the dead-letter topic ---- */
 
+static void sink_dlq_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct sink *s = opaque;
+
+	(void)rk;
+	s->dlq_result = m->err;
+}
+
+static rd_kafka_t *sink_dlq_producer(struct sink *s, struct cerr *err)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char errstr[256];
+	rd_kafka_t *rk;
+
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", s->cfg->kafka.brokers, errstr, sizeof errstr)) {
+		rd_kafka_conf_destroy(conf);
+		cerr_set(err, false, "dead-letter producer: %s", errstr);
+		return NULL;
+	}
+	/* the cluster's settings (security, sizes) apply here too; consumer-only ones are ignored */
+	for (size_t i = 0; i < s->cfg->kafka.nproperties; i++)
+		(void)rd_kafka_conf_set(conf, s->cfg->kafka.properties[i].key, s->cfg->kafka.properties[i].value, errstr,
+		                        sizeof errstr);
+	(void)rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof errstr);
+	rd_kafka_conf_set_opaque(conf, s);
+	rd_kafka_conf_set_dr_msg_cb(conf, sink_dlq_delivered);
+	if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr))) {
+		rd_kafka_conf_destroy(conf);
+		cerr_set(err, false, "dead-letter producer: %s", errstr);
+	}
+	return rk;
+}
+
+/* Writes the original message with its origin and the error in headers, and waits for the broker's
+ * acknowledgement: the event's position moves past it only once it is durable there. */
 static int sink_dlq_send(struct sink *s, const rd_kafka_message_t *m, const char *why, struct cerr *err)
 {
-	char errstr[256], part[16], off[32];
+	char part[16], off[32];
 	rd_kafka_headers_t *h;
 	rd_kafka_resp_err_t e;
 
-	if (!s->dlq) {
-		rd_kafka_conf_t *conf = rd_kafka_conf_new();
-
-		if (rd_kafka_conf_set(conf, "bootstrap.servers", s->cfg->kafka.brokers, errstr, sizeof errstr) ||
-		    rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof errstr)) {
-			rd_kafka_conf_destroy(conf);
-			return cerr_set(err, false, "dead-letter producer: %s", errstr);
-		}
-		if (!(s->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr))) {
-			rd_kafka_conf_destroy(conf);
-			return cerr_set(err, false, "dead-letter producer: %s", errstr);
-		}
-	}
+	if (!s->dlq && !(s->dlq = sink_dlq_producer(s, err)))
+		return -1;
 	snprintf(part, sizeof part, "%" PRId32, m->partition);
 	snprintf(off, sizeof off, "%" PRId64, m->offset);
 	h = rd_kafka_headers_new(4);
@@ -177,17 +202,30 @@ static int sink_dlq_send(struct sink *s, const rd_kafka_message_t *m, const char
 	rd_kafka_header_add(h, "cleave.partition", -1, part, -1);
 	rd_kafka_header_add(h, "cleave.offset", -1, off, -1);
 	rd_kafka_header_add(h, "cleave.error", -1, why, -1);
+	s->dlq_result = RD_KAFKA_RESP_ERR__IN_PROGRESS;
 	e = rd_kafka_producev(s->dlq, RD_KAFKA_V_TOPIC(s->dlq_topic), RD_KAFKA_V_KEY(m->key, m->key_len),
 	                      RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 	                      RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
 	if (e) {
 		rd_kafka_headers_destroy(h);
-		return cerr_set(err, true, "dead-letter topic %s: %s", s->dlq_topic, rd_kafka_err2str(e));
+		s->dlq_result = e;
+	} else {
+		rd_kafka_flush(s->dlq, SINK_DLQ_TIMEOUT_MS);
 	}
-	/* durable before the event's position moves past it */
-	if (rd_kafka_flush(s->dlq, SINK_DLQ_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+	if (s->dlq_result == RD_KAFKA_RESP_ERR__IN_PROGRESS)
 		return cerr_set(err, true, "dead-letter topic %s did not acknowledge within %d s", s->dlq_topic,
 		                SINK_DLQ_TIMEOUT_MS / 1000);
+	if (s->dlq_result == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || s->dlq_result == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ||
+	    s->dlq_result == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+	    s->dlq_result == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE)
+		return cerr_set(err, false,
+		                "%s [%" PRId32 "] offset %" PRId64 " cannot be applied (%s) and the dead-letter topic %s"
+		                " refuses it: %s (raise message.max.bytes in kafka.properties and the topic's"
+		                " max.message.bytes, or fix the target and restart)",
+		                rd_kafka_topic_name(m->rkt), m->partition, m->offset, why, s->dlq_topic,
+		                rd_kafka_err2str(s->dlq_result));
+	if (s->dlq_result)
+		return cerr_set(err, true, "dead-letter topic %s: %s", s->dlq_topic, rd_kafka_err2str(s->dlq_result));
 	log_warn(s->ctx, "%s [%" PRId32 "] offset %" PRId64 " sent to %s: %s", rd_kafka_topic_name(m->rkt),
 	         m->partition, m->offset, s->dlq_topic, why);
 	return 0;
@@ -292,6 +330,7 @@ static int sink_isolate(struct sink *s, struct cerr *err)
 static int sink_flush(struct sink *s, struct cerr *err)
 {
 	bool dirty = s->nheld > 0;
+	int backoff = SINK_BACKOFF_MIN_MS;
 
 	for (size_t i = 0; !dirty && i < s->nparts; i++)
 		dirty = s->parts[i].p_offset != s->parts[i].offset;
@@ -307,9 +346,12 @@ static int sink_flush(struct sink *s, struct cerr *err)
 		}
 		if (!err->retriable)
 			return -1;
-		/* the target went away: nothing of the batch was stored; apply it again once it is back */
-		log_warn(s->ctx, "%s; reconnecting", err->msg);
-		if (sink_connect(s, err) < 0)
+		/* the target (or Kafka, for a dead letter) went away: nothing of the batch was stored; apply it
+		 * again once it is back */
+		log_warn(s->ctx, "%s; retrying in %d ms", err->msg, backoff);
+		sink_sleep(s, backoff);
+		backoff = backoff * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : backoff * 2;
+		if (s->stop_requested() || sink_connect(s, err) < 0)
 			return -1;
 	}
 }
@@ -614,7 +656,9 @@ static int sink_consumer(struct sink *s, struct cerr *err)
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", s->cfg->kafka.brokers, errstr, sizeof errstr) ||
 	    rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr) ||
 	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr) ||
-	    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr)) {
+	    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr) ||
+	    /* latency: a batch waits batch_ms at most, a fetch should not wait longer (overridable) */
+	    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", errstr, sizeof errstr)) {
 		rd_kafka_conf_destroy(conf);
 		return cerr_set(err, false, "kafka consumer: %s", errstr);
 	}
@@ -700,22 +744,27 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 				log_warn(s.ctx, "kafka: %s", rd_kafka_message_errstr(m));
 			rd_kafka_message_destroy(m);
 		} else if (m && sink_take(&s, m, err) < 0) {
-			goto cleanup;
+			/* a stop during an outage: nothing of the batch was stored, it is consumed again later */
+			if (!stop_requested() || !err->retriable)
+				goto cleanup;
+			break;
 		}
 		if (s.nheld >= (size_t)scfg->batch_size ||
 		    (s.batch_started_ms && clock_mono_ms() - s.batch_started_ms >= scfg->batch_ms) ||
 		    (!m && s.nheld == 0)) {
-			if (sink_flush(&s, err) < 0)
-				goto cleanup;
+			if (sink_flush(&s, err) < 0) {
+				if (!stop_requested() || !err->retriable)
+					goto cleanup;
+				break;
+			}
 		}
 	}
 	if (s.fatal) {
 		*err = s.fatal_err;
 		goto cleanup;
 	}
-	if (sink_flush(&s, err) < 0 && !stop_requested())
-		goto cleanup;
-	rc = 0;
+	if (!s.nparts || sink_flush(&s, err) == 0 || err->retriable)
+		rc = 0; /* what could not be stored is consumed again at the next start */
 cleanup:
 	if (s.consumer) {
 		rd_kafka_consumer_close(s.consumer);

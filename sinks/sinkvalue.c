@@ -897,14 +897,17 @@ static void sv_mysql_ddl(const struct coltype *t, bool key, char *out, size_t ou
 	snprintf(out, outlen, "LONGTEXT" MY_UTF8);
 }
 
-/* PostgreSQL: the source's own type (SPEC.md §5), which reads back every value exactly; text forms get their
- * built-in type when every PostgreSQL has it, else text. */
+/* PostgreSQL: the source's own type (SPEC.md §5), except json, which becomes jsonb as §5 says (the
+ * service can index it; reconcile compares JSON canonically); text forms get their built-in type when every
+ * PostgreSQL has it, else text. */
 static void sv_pg_ddl(const struct coltype *t, char *out, size_t outlen)
 {
 	const struct sv_builtin *b;
 	bool arr;
 
-	if (t->kind != CT_TEXT_FORM)
+	if (t->kind == CT_JSON || (t->kind == CT_ARRAY && t->elem == CT_JSON))
+		snprintf(out, outlen, "jsonb%s", t->kind == CT_ARRAY ? "[]" : "");
+	else if (t->kind != CT_TEXT_FORM)
 		coltype_pg_name(t, out, outlen);
 	else if ((b = sv_builtin_find(t->pg_oid, &arr)))
 		snprintf(out, outlen, "%s%s", b->name, arr ? "[]" : "");

@@ -196,7 +196,7 @@ static const struct coldef all_defs[] = {
 static const char *const all_pg_types[NALL] = {
 	"bigint", "boolean", "smallint", "integer", "bigint", "real", "double precision", "numeric(12,2)",
 	"numeric", "text", "character varying(40)", "character(5)", "bytea", "date", "time without time zone",
-	"timestamp without time zone", "timestamp with time zone", "uuid", "json", "jsonb", "text", "integer[]",
+	"timestamp without time zone", "timestamp with time zone", "uuid", "jsonb", "jsonb", "text", "integer[]",
 	"text[]", "numeric(6,2)[]", "timestamp with time zone[]", "text",
 };
 
@@ -342,7 +342,7 @@ static void test_upsert_all_types(void **state)
 			{"ts", "2024-01-02 03:04:05.123456"},
 			{"tz", "2024-01-02 03:04:05.123456+00"},
 			{"u", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
-			{"js", "{\"b\": [1, 2], \"a\": null}"}, /* json keeps the text as it is */
+			{"js", "{\"a\": null, \"b\": [1, 2]}"}, /* json becomes jsonb (SPEC.md §5): keys in jsonb order */
 			{"jb", "[]"},
 			{"en", "happy"},
 			{"a_int", "{1,NULL,3}"},

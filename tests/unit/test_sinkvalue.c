@@ -534,7 +534,8 @@ static const struct ddl_case ddl_cases[] = {
 	{1184, -1, "timestamp with time zone", "timestamp with time zone", "DATETIME(6)", "DATETIME(6)"},
 	{1184, 3, "timestamp(3) with time zone", "timestamp(3) with time zone", "DATETIME(6)", "DATETIME(6)"},
 	{2950, -1, "uuid", "uuid", "CHAR(36)" A, "CHAR(36)" A},
-	{114, -1, "json", "json", "JSON", "VARCHAR(255)" U},
+	{114, -1, "jsonb", "jsonb", "JSON", "VARCHAR(255)" U}, /* SPEC.md §5: json becomes jsonb */
+	{199, -1, "jsonb[]", "jsonb[]", "JSON", "VARCHAR(255)" U},
 	{3802, -1, "jsonb", "jsonb", "JSON", "VARCHAR(255)" U},
 	{1007, -1, "integer[]", "integer[]", "JSON", "VARCHAR(255)" U},
 	{1015, LENTM(40), "varchar(40)[]", "varchar(40)[]", "JSON", "VARCHAR(255)" U},
