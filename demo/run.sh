@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # demo/run.sh: the local demo. On a fresh Debian 12 machine, as root: installs what it needs, builds
-# cleave, starts a throwaway monolith PostgreSQL 15 (the shop schema of demo/shop.sql) and a Kafka
-# (librdkafka's mock cluster), runs `cleave capture`, applies a workload (demo/workload.sql) and prints
-# what arrived in Kafka, table by table, beside what the monolith holds. Stops and removes all of it.
+# cleave, starts a throwaway monolith PostgreSQL 15 (the shop schema of demo/shop.sql), a Kafka
+# (librdkafka's mock cluster), a `users` service database on PostgreSQL and an `orders` service database
+# on MariaDB; runs `cleave capture` and both sinks, applies a workload (demo/workload.sql) and prints what
+# arrived where, table by table. Stops and removes all of it.
 #
 #   demo/run.sh            (CLEAVE_KEEP_RUNDIR=1 keeps the run directory with the logs)
 set -euo pipefail
@@ -17,6 +18,7 @@ source "$repo/scripts/servers.sh"
 tables=(users products orders order_items)
 step() { printf '\n== %s\n' "$*"; }
 psql_() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d monolith "$@"; }
+my_() { mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$my_port" -uroot "$@"; }
 
 sweep_stale
 step "installing packages (if missing) and building cleave"
@@ -24,11 +26,13 @@ install_packages
 CLEAVE_TEST_BUILD_TARGETS="cleave cleave-mock-kafka" build >/dev/null
 begin_run
 
-step "starting a throwaway monolith PostgreSQL and Kafka"
+step "starting a throwaway monolith PostgreSQL (also hosting the users service database), MariaDB and Kafka"
 start_postgres
+start_mariadb
 start_mock
-echo "PostgreSQL 127.0.0.1:$pg_port, Kafka $kafka_brokers, run directory $rundir"
-psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -c "CREATE DATABASE monolith"
+echo "PostgreSQL 127.0.0.1:$pg_port, MariaDB 127.0.0.1:$my_port, Kafka $kafka_brokers, run directory $rundir"
+psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -c "CREATE DATABASE monolith" -c "CREATE DATABASE users"
+my_ -e "CREATE DATABASE orders"
 psql_ -f "$repo/demo/shop.sql"
 
 cat >"$rundir/cleave.yaml" <<YAML
@@ -41,6 +45,27 @@ source:
 kafka:
   brokers: "$kafka_brokers"
   topic_prefix: monolith
+  properties: {session.timeout.ms: 6000}
+sinks:
+  - name: users
+    type: postgres
+    dsn: "host=127.0.0.1 port=$pg_port dbname=users user=postgres"
+    create_tables: true
+    mappings:
+      - source: public.users
+        target: users
+        columns: [id, email, name]
+  - name: orders
+    type: mysql
+    dsn: "mysql://root@127.0.0.1:$my_port/orders"
+    create_tables: true
+    mappings:
+      - source: public.orders
+        target: orders
+        columns: [id, customer_id, total_cents, status, created_at]
+        rename: {total_cents: total}
+      - source: public.order_items
+        target: order_items
 log:
   level: info
 YAML
@@ -56,6 +81,12 @@ for _ in $(seq 600); do
 	sleep 0.05
 done
 grep "streaming publication" "$rundir/capture.log"
+
+step "cleave sink --sink users (PostgreSQL) and --sink orders (MariaDB)"
+for sink in users orders; do
+	"$build/cleave" sink -c "$rundir/cleave.yaml" --sink "$sink" 2>"$rundir/sink_$sink.log" &
+	eval "sink_${sink}_pid=\$!"
+done
 
 step "workload: users sign up, orders come in, some ship, some are cancelled"
 psql_ -f "$repo/demo/workload.sql"
@@ -80,10 +111,38 @@ echo "one event (cleave events -c cleave.yaml --table public.orders --limit 1):"
 "$build/cleave" events -c "$rundir/cleave.yaml" --table public.orders --limit 1 | python3 -m json.tool 2>/dev/null ||
 	"$build/cleave" events -c "$rundir/cleave.yaml" --table public.orders --limit 1
 
+step "what arrived in the service databases"
+users_ok=false
+orders_ok=false
+for _ in $(seq 600); do
+	src_users=$(psql_ -At -c "SELECT count(*) || ' rows, ' || md5(string_agg(id || '|' || email || '|' || name, ',' ORDER BY id)) FROM users")
+	dst_users=$(psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d users -At \
+		-c "SELECT count(*) || ' rows, ' || md5(string_agg(id || '|' || email || '|' || name, ',' ORDER BY id)) FROM users" 2>/dev/null || true)
+	src_orders=$(psql_ -At -c "SELECT count(*) || ' rows, total ' || sum(total_cents) FROM orders")
+	dst_orders=$(my_ -N -e "SELECT CONCAT(COUNT(*), ' rows, total ', SUM(total)) FROM orders.orders" 2>/dev/null || true)
+	src_items=$(psql_ -At -c "SELECT count(*) || ' rows, quantity ' || sum(quantity) FROM order_items")
+	dst_items=$(my_ -N -e "SELECT CONCAT(COUNT(*), ' rows, quantity ', SUM(quantity)) FROM orders.order_items" 2>/dev/null || true)
+	[[ $src_users == "$dst_users" ]] && users_ok=true
+	[[ $src_orders == "$dst_orders" && $src_items == "$dst_items" ]] && orders_ok=true
+	$users_ok && $orders_ok && break
+	sleep 0.1
+done
+printf '%-40s %-40s %s\n' "monolith (PostgreSQL)" "service" "service database"
+printf '%-40s %-40s %s\n' "users: $src_users" "users (PostgreSQL)" "$dst_users"
+printf '%-40s %-40s %s\n' "orders: $src_orders" "orders (MariaDB, total_cents -> total)" "$dst_orders"
+printf '%-40s %-40s %s\n' "order_items: $src_items" "orders (MariaDB)" "$dst_items"
+if $users_ok && $orders_ok; then echo "both services match the monolith"; else echo "the services did not catch up"; fi
+
 step "the slot: how far behind capture is"
 psql_ -c "SELECT slot_name, confirmed_flush_lsn, pg_current_wal_lsn(),
           pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)) AS behind
           FROM pg_replication_slots"
+
+step "stopping the sinks"
+# shellcheck disable=SC2154 # set through eval above
+kill -TERM "$sink_users_pid" "$sink_orders_pid"
+wait "$sink_users_pid" "$sink_orders_pid"
+tail -n 1 "$rundir/sink_users.log" "$rundir/sink_orders.log"
 
 step "stopping capture (SIGTERM: flush, confirm, exit 0)"
 kill -TERM "$capture_pid"
@@ -91,3 +150,4 @@ wait "$capture_pid"
 tail -n 1 "$rundir/capture.log"
 echo
 echo "demo finished; everything it started is being stopped and removed"
+$users_ok && $orders_ok

@@ -765,6 +765,8 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 	}
 	if (!s.nparts || sink_flush(&s, err) == 0 || err->retriable)
 		rc = 0; /* what could not be stored is consumed again at the next start */
+	if (rc == 0)
+		log_info(s.ctx, "stopped");
 cleanup:
 	if (s.consumer) {
 		rd_kafka_consumer_close(s.consumer);
