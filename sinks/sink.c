@@ -22,6 +22,7 @@
 #define SINK_BACKOFF_MIN_MS 500
 #define SINK_BACKOFF_MAX_MS 30000
 #define SINK_DLQ_TIMEOUT_MS 30000
+#define SINK_DATA_TRIES 3 /* an event the target refuses is tried this often (0.5 s, 1 s apart) */
 
 /* An assigned partition and how far the sink got in it. */
 struct sink_part {
@@ -310,11 +311,22 @@ static int sink_isolate(struct sink *s, struct cerr *err)
 {
 	for (size_t i = 0; i < s->nheld; i++) {
 		struct cerr one = {0};
+		int tries = 0, backoff = SINK_BACKOFF_MIN_MS;
 
-		if (sink_apply(s, i, i + 1, false, &one) == 0)
+		/* retried with backoff first: a constraint may hold once another table caught up */
+		while (sink_apply(s, i, i + 1, false, &one) < 0) {
+			if (one.retriable)
+				return cerr_set(err, true, "%s", one.msg);
+			if (s->stop_requested())
+				return cerr_set(err, true, "stopping while %s", one.msg); /* nothing stored: redone later */
+			if (++tries >= SINK_DATA_TRIES)
+				break;
+			sink_sleep(s, backoff);
+			backoff *= 2;
+			cerr_clear(&one);
+		}
+		if (!one.set)
 			continue;
-		if (one.retriable)
-			return cerr_set(err, true, "%s", one.msg);
 		if (sink_reject(s, s->held[i].msg, one.msg, err) < 0)
 			return -1;
 	}
