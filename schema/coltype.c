@@ -181,3 +181,11 @@ void coltype_pg_name(const struct coltype *t, char *out, size_t outlen)
 	}
 	snprintf(out, outlen, "%s%s", m->name, arr);
 }
+
+uint32_t coltype_elem_oid(uint32_t array_oid)
+{
+	for (size_t i = 0; i < COLTYPE_NMAPS; i++)
+		if (coltype_maps[i].array_oid == array_oid)
+			return coltype_maps[i].oid;
+	return 0;
+}

@@ -45,4 +45,7 @@ void coltype_from_pg(uint32_t oid, int32_t typmod, struct coltype *out);
 /* The PostgreSQL spelling of the type, e.g. "numeric(12,2)", "varchar(40)", "integer[]"; NULL-safe buffer. */
 void coltype_pg_name(const struct coltype *t, char *out, size_t outlen);
 
+/* The element type OID of an array type cleave maps (1007 -> 23), or 0. */
+uint32_t coltype_elem_oid(uint32_t array_oid);
+
 #endif

@@ -746,21 +746,6 @@ static int pgtext_timestamp(const struct coltype *t, const char *s, size_t len, 
 
 /* ---- arrays ---- */
 
-/* The element OIDs of the array types coltype.c maps; used for the element's name and int2 range. */
-static uint32_t pgtext_elem_oid(uint32_t array_oid)
-{
-	static const uint32_t pairs[][2] = {
-		{1000, 16}, {1005, 21}, {1007, 23}, {1016, 20}, {1021, 700}, {1022, 701},
-		{1231, 1700}, {1009, 25}, {1015, 1043}, {1014, 1042}, {1001, 17}, {1182, 1082},
-		{1183, 1083}, {1115, 1114}, {1185, 1184}, {2951, 2950}, {199, 114}, {3807, 3802},
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
-		if (pairs[i][0] == array_oid)
-			return pairs[i][1];
-	return 0;
-}
 
 /* array_in's notion of white space */
 static bool pgtext_arr_space(char ch)
@@ -948,7 +933,7 @@ static int pgtext_array(const struct coltype *t, const char *s, size_t len, stru
 		return cerr_set(err, false, "array of arrays is not a column type");
 	e = *t;
 	e.kind = t->elem;
-	e.pg_oid = pgtext_elem_oid(t->pg_oid);
+	e.pg_oid = coltype_elem_oid(t->pg_oid);
 	coltype_pg_name(t, name, sizeof name);
 
 	n = arr_count(s, len, &why);

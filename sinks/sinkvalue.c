@@ -95,20 +95,6 @@ static const struct sv_builtin *sv_builtin_find(uint32_t oid, bool *is_array)
 	return NULL;
 }
 
-/* The element OID of the array types coltype.c maps (for the element's name and smallint's range). */
-static uint32_t sv_elem_oid(uint32_t array_oid)
-{
-	static const uint32_t pairs[][2] = {
-		{1000, 16},   {1005, 21},   {1007, 23},   {1016, 20},   {1021, 700},  {1022, 701},
-		{1231, 1700}, {1009, 25},   {1015, 1043}, {1014, 1042}, {1001, 17},   {1182, 1082},
-		{1183, 1083}, {1115, 1114}, {1185, 1184}, {2951, 2950}, {199, 114},   {3807, 3802},
-	};
-
-	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
-		if (pairs[i][0] == array_oid)
-			return pairs[i][1];
-	return 0;
-}
 
 /* The type's name for messages: PostgreSQL's spelling, or what is known of a text form. */
 static void sv_type_name(const struct coltype *t, char *out, size_t outlen)
@@ -697,7 +683,7 @@ static int sv_array(enum sinkvalue_engine engine, const struct coltype *t, const
 	if (!json_is_array(v))
 		return sv_expected(err, t, "an array", v);
 	e.kind = e.elem = t->elem;
-	e.pg_oid = sv_elem_oid(t->pg_oid); /* typmod, precision, scale and maxlen are already the element's */
+	e.pg_oid = coltype_elem_oid(t->pg_oid); /* typmod, precision, scale and maxlen are already the element's */
 	buf_init(&item, 0);
 	if (buf_putc(out, engine == SINKVALUE_PG ? '{' : '[') < 0)
 		goto nospace;
@@ -1501,7 +1487,7 @@ static int sv_compatible(enum sinkvalue_engine engine, const struct coltype *t, 
 	if (engine == SINKVALUE_PG && t->kind == CT_ARRAY) {
 		e = *t;
 		e.kind = t->elem;
-		e.pg_oid = sv_elem_oid(t->pg_oid);
+		e.pg_oid = coltype_elem_oid(t->pg_oid);
 		sv_need_of(engine, &e, &n);
 		n.array = true;
 	} else {
