@@ -668,7 +668,9 @@ static int sink_consumer(struct sink *s, struct cerr *err)
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", s->cfg->kafka.brokers, errstr, sizeof errstr) ||
 	    rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr) ||
 	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr) ||
-	    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr) ||
+	    /* an offset that Kafka no longer holds is an error, never a silent jump over lost events (the
+	     * sink asks for the beginning itself where it has no position) */
+	    rd_kafka_conf_set(conf, "auto.offset.reset", "error", errstr, sizeof errstr) ||
 	    /* latency: a batch waits batch_ms at most, a fetch should not wait longer (overridable) */
 	    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", errstr, sizeof errstr)) {
 		rd_kafka_conf_destroy(conf);
@@ -751,7 +753,15 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 	while (!stop_requested() && !s.fatal) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(s.consumer, 100);
 
-		if (m && m->err) {
+		if (m && m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+			cerr_set(err, false,
+			         "%s [%" PRId32 "]: the events after offset %" PRId64 " are no longer in Kafka (retention"
+			         " passed them before this sink applied them); the target misses changes: copy the table"
+			         " again from the source, and raise the topic's retention",
+			         m->rkt ? rd_kafka_topic_name(m->rkt) : "?", m->partition, m->offset);
+			rd_kafka_message_destroy(m);
+			goto cleanup;
+		} else if (m && m->err) {
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 				log_warn(s.ctx, "kafka: %s", rd_kafka_message_errstr(m));
 			rd_kafka_message_destroy(m);
