@@ -135,9 +135,12 @@ static struct mapping *sink_resolve(struct sink *s, struct sink_map *sm, uint64_
 		return NULL;
 	if (!(m = mapping_new(sm->cfg, value_id, vjson, err)))
 		return NULL;
-	if (target_prepare_table(s->target, &m->table, s->scfg->create_tables, err) < 0) {
-		mapping_free(m);
-		return NULL;
+	while (target_prepare_table(s->target, &m->table, s->scfg->create_tables, err) < 0) {
+		/* a target that went away is waited for; a table that cannot hold the mapping is not */
+		if (!err->retriable || (log_warn(s->ctx, "%s; reconnecting", err->msg), sink_connect(s, err) < 0)) {
+			mapping_free(m);
+			return NULL;
+		}
 	}
 	nr = realloc(sm->resolved, (sm->nresolved + 1) * sizeof *nr);
 	if (!nr) {
@@ -272,7 +275,9 @@ static void sink_committed(struct sink *s)
 	for (size_t i = 0; i < s->nparts; i++) {
 		struct sink_part *p = &s->parts[i];
 
-		if (p->p_offset != p->offset)
+		/* every partition, moved or not: a commit that failed (say during a rebalance) is made good by the
+		 * next one, so lag tools do not show an idle partition stale */
+		if (p->p_offset >= 0)
 			rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->p_offset + 1;
 		p->offset = p->p_offset;
 		p->lsn = p->p_lsn;
@@ -337,6 +342,31 @@ static int sink_isolate(struct sink *s, struct cerr *err)
 	return 0;
 }
 
+/* Whether the target already holds the positions the current batch would store: 1 yes, 0 no, -1 err. */
+static int sink_batch_stored(struct sink *s, struct cerr *err)
+{
+	struct target_position *pos = NULL;
+	size_t npos = 0;
+	int stored = 0, moved = 0;
+
+	if (target_load_positions(s->target, s->scfg->name, &pos, &npos, err) < 0)
+		return -1;
+	for (size_t i = 0; i < s->nparts; i++) {
+		struct sink_part *p = &s->parts[i];
+
+		if (p->p_offset == p->offset)
+			continue;
+		moved++;
+		for (size_t k = 0; k < npos; k++)
+			if (pos[k].partition == p->partition && strcmp(pos[k].topic, p->topic) == 0 &&
+			    pos[k].offset == p->p_offset)
+				stored++;
+	}
+	target_positions_free(pos, npos);
+	/* positions and rows are in one transaction: either all of the batch is there or none */
+	return moved > 0 && stored == moved ? 1 : 0;
+}
+
 /* Applies what is held and stores the positions, waiting for a target that is down. 0, or -1 with err
  * (stop requested during an outage: nothing stored; or a fatal error). */
 static int sink_flush(struct sink *s, struct cerr *err)
@@ -358,13 +388,25 @@ static int sink_flush(struct sink *s, struct cerr *err)
 		}
 		if (!err->retriable)
 			return -1;
-		/* the target (or Kafka, for a dead letter) went away: nothing of the batch was stored; apply it
-		 * again once it is back */
+		/* the target (or Kafka, for a dead letter) went away: apply the batch again once it is back,
+		 * unless its COMMIT went through before the connection broke (the positions tell) */
 		log_warn(s->ctx, "%s; retrying in %d ms", err->msg, backoff);
 		sink_sleep(s, backoff);
 		backoff = backoff * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : backoff * 2;
 		if (s->stop_requested() || sink_connect(s, err) < 0)
 			return -1;
+		switch (sink_batch_stored(s, err)) {
+		case 1:
+			log_info(s->ctx, "the batch was committed before the connection broke");
+			sink_committed(s);
+			s->batch_started_ms = 0;
+			return 0;
+		case 0:
+			break;
+		default:
+			if (!err->retriable)
+				return -1;
+		}
 	}
 }
 
