@@ -189,3 +189,17 @@ uint32_t coltype_elem_oid(uint32_t array_oid)
 			return coltype_maps[i].oid;
 	return 0;
 }
+
+void coltype_int_range(const struct coltype *t, int64_t *lo, int64_t *hi)
+{
+	if (t->kind == CT_LONG) {
+		*lo = INT64_MIN;
+		*hi = INT64_MAX;
+	} else if (t->pg_oid == 21 || t->pg_oid == 1005) { /* smallint, smallint[] */
+		*lo = INT16_MIN;
+		*hi = INT16_MAX;
+	} else {
+		*lo = INT32_MIN;
+		*hi = INT32_MAX;
+	}
+}

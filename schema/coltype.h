@@ -48,4 +48,7 @@ void coltype_pg_name(const struct coltype *t, char *out, size_t outlen);
 /* The element type OID of an array type cleave maps (1007 -> 23), or 0. */
 uint32_t coltype_elem_oid(uint32_t array_oid);
 
+/* The range of a CT_INT or CT_LONG column's values (smallint, integer or bigint). */
+void coltype_int_range(const struct coltype *t, int64_t *lo, int64_t *hi);
+
 #endif

@@ -213,16 +213,7 @@ static int pgtext_int(const struct coltype *t, const char *s, size_t len, struct
 
 	if (pgtext_parse_int64(s, len, &v, &why) < 0)
 		return pgtext_fail(err, t, s, len, why);
-	if (t->kind == CT_LONG) {
-		lo = INT64_MIN;
-		hi = INT64_MAX;
-	} else if (t->pg_oid == 21) { /* smallint */
-		lo = INT16_MIN;
-		hi = INT16_MAX;
-	} else {
-		lo = INT32_MIN;
-		hi = INT32_MAX;
-	}
+	coltype_int_range(t, &lo, &hi);
 	if (v < lo || v > hi)
 		return pgtext_fail(err, t, s, len, "out of range");
 	if (avro_put_long(out, v) < 0)

@@ -401,22 +401,14 @@ static int sv_bool(const struct coltype *t, const json_t *v, enum sv_form form, 
 
 static int sv_int(const struct coltype *t, const json_t *v, struct buf *out, struct cerr *err)
 {
-	json_int_t i, lo, hi;
+	json_int_t i;
+	int64_t lo, hi;
 	char s[32];
 
 	if (!json_is_integer(v))
 		return sv_expected(err, t, "an integer", v);
 	i = json_integer_value(v);
-	if (t->kind == CT_LONG) {
-		lo = INT64_MIN;
-		hi = INT64_MAX;
-	} else if (t->pg_oid == 21) { /* smallint */
-		lo = INT16_MIN;
-		hi = INT16_MAX;
-	} else {
-		lo = INT32_MIN;
-		hi = INT32_MAX;
-	}
+	coltype_int_range(t, &lo, &hi);
 	if (i < lo || i > hi)
 		return sv_fail(err, t, "%" JSON_INTEGER_FORMAT " is out of range", i);
 	snprintf(s, sizeof s, "%" JSON_INTEGER_FORMAT, i);
