@@ -72,6 +72,7 @@ struct sink {
 	size_t nmaps;
 	struct sink_part *parts;
 	size_t nparts;
+	size_t last_part; /* index of the last sink_part_find hit */
 	struct sink_held *held;
 	size_t nheld, capheld;
 	int64_t batch_started_ms;
@@ -108,9 +109,15 @@ static int sink_connect(struct sink *s, struct cerr *err)
 
 static struct sink_part *sink_part_find(struct sink *s, const char *topic, int32_t partition)
 {
+	/* consecutive messages mostly come from one partition: try the last hit first */
+	if (s->last_part < s->nparts && s->parts[s->last_part].partition == partition &&
+	    strcmp(s->parts[s->last_part].topic, topic) == 0)
+		return &s->parts[s->last_part];
 	for (size_t i = 0; i < s->nparts; i++)
-		if (s->parts[i].partition == partition && strcmp(s->parts[i].topic, topic) == 0)
+		if (s->parts[i].partition == partition && strcmp(s->parts[i].topic, topic) == 0) {
+			s->last_part = i;
 			return &s->parts[i];
+		}
 	return NULL;
 }
 
