@@ -27,31 +27,6 @@
 #define SECRET_PG "s3cr3t-xyz"
 #define SECRET_KAFKA "s3cr3t-kafka-789"
 
-/* ---- fixtures: one capture deployment per test, cleaned up even when the test fails ---- */
-
-static int case_setup(void **state)
-{
-	struct ctest *t = calloc(1, sizeof *t);
-
-	*state = t;
-	return t ? 0 : -1;
-}
-
-static int case_teardown(void **state)
-{
-	struct ctest *t = *state;
-
-	if (t && t->capture) {
-		/* it may have exited by itself (ctest_fini expects to kill it) */
-		proc_free(t->capture);
-		t->capture = NULL;
-	}
-	if (t && t->db)
-		ctest_fini(t);
-	free(t);
-	return 0;
-}
-
 /* Case 5 lowers max_slot_wal_keep_size for the whole shared server: put it back whatever happened. */
 static int keep_size_teardown(void **state)
 {
@@ -60,7 +35,7 @@ static int keep_size_teardown(void **state)
 	pgtest_exec(c, "ALTER SYSTEM RESET max_slot_wal_keep_size");
 	pgtest_exec(c, "SELECT pg_reload_conf()");
 	PQfinish(c);
-	return case_teardown(state);
+	return ctest_teardown(state);
 }
 
 /* ---- helpers ---- */
@@ -571,14 +546,14 @@ static void test_secrets_hidden_malformed_dsn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_missing_table, case_setup, case_teardown),
-		cmocka_unit_test_setup_teardown(test_no_key, case_setup, case_teardown),
-		cmocka_unit_test_setup_teardown(test_unmapped_types, case_setup, case_teardown),
-		cmocka_unit_test_setup_teardown(test_publication_dropped, case_setup, case_teardown),
-		cmocka_unit_test_setup_teardown(test_slot_invalidated, case_setup, keep_size_teardown),
-		cmocka_unit_test_setup_teardown(test_source_down, case_setup, case_teardown),
-		cmocka_unit_test_setup_teardown(test_secrets_hidden, case_setup, case_teardown),
-		cmocka_unit_test_setup_teardown(test_secrets_hidden_malformed_dsn, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_table, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_no_key, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_unmapped_types, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_publication_dropped, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_slot_invalidated, ctest_setup, keep_size_teardown),
+		cmocka_unit_test_setup_teardown(test_source_down, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_secrets_hidden, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_secrets_hidden_malformed_dsn, ctest_setup, ctest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,28 +23,6 @@
 
 #define EV_WAIT_MS 60000
 
-/* ---- fixtures: a struct ctest per test, finished even when the test fails ---- */
-
-static int ev_setup(void **state)
-{
-	struct ctest *t = calloc(1, sizeof *t);
-
-	if (!t)
-		return -1;
-	*state = t;
-	return 0;
-}
-
-static int ev_teardown(void **state)
-{
-	struct ctest *t = *state;
-
-	if (t->db)
-		ctest_fini(t);
-	free(t);
-	return 0;
-}
-
 /* ---- helpers ---- */
 
 static json_t *ev_source(const struct ctest_event *e)
@@ -738,13 +716,13 @@ static void test_key_partitions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_replica_identity_default, ev_setup, ev_teardown),
-		cmocka_unit_test_setup_teardown(test_replica_identity_full, ev_setup, ev_teardown),
-		cmocka_unit_test_setup_teardown(test_replica_identity_full_toast, ev_setup, ev_teardown),
-		cmocka_unit_test_setup_teardown(test_commit_order, ev_setup, ev_teardown),
-		cmocka_unit_test_setup_teardown(test_idle_confirm, ev_setup, ev_teardown),
-		cmocka_unit_test_setup_teardown(test_key_partitions, ev_setup, ev_teardown),
-		cmocka_unit_test_setup_teardown(test_large_transaction, ev_setup, ev_teardown),
+		cmocka_unit_test_setup_teardown(test_replica_identity_default, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_replica_identity_full, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_replica_identity_full_toast, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_commit_order, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_idle_confirm, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_key_partitions, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_large_transaction, ctest_setup, ctest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,29 +130,6 @@ static const struct types_row types_rows[] = {
 #define TYPES_NROWS (sizeof types_rows / sizeof types_rows[0])
 #define TYPES_BIG_ID 16 /* the row with the 1 MB values, inserted with parameters */
 
-/* ---- fixtures ---- */
-
-static int types_setup(void **state)
-{
-	struct ctest *t = calloc(1, sizeof *t);
-
-	if (!t)
-		return -1;
-	*state = t;
-	return 0;
-}
-
-/* Runs after a failed test too: stops capture and drops the database. */
-static int types_teardown(void **state)
-{
-	struct ctest *t = *state;
-
-	if (t->db)
-		ctest_fini(t);
-	free(t);
-	return 0;
-}
-
 /* ---- expected values ---- */
 
 static json_t *types_parse(const char *text)
@@ -581,9 +558,9 @@ static void test_numeric_array_nan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_every_type, types_setup, types_teardown),
-		cmocka_unit_test_setup_teardown(test_unchanged_toast, types_setup, types_teardown),
-		cmocka_unit_test_setup_teardown(test_numeric_array_nan, types_setup, types_teardown),
+		cmocka_unit_test_setup_teardown(test_every_type, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_unchanged_toast, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_numeric_array_nan, ctest_setup, ctest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,31 +133,6 @@ static int line_of(const char *path, const char *needle)
 	return line;
 }
 
-/* ---- fixtures: a source database and config per test ---- */
-
-static int case_setup(void **state)
-{
-	struct ctest *t = calloc(1, sizeof *t);
-
-	*state = t;
-	return t ? 0 : -1;
-}
-
-static int case_teardown(void **state)
-{
-	struct ctest *t = *state;
-
-	if (t && t->capture) {
-		/* it may have exited by itself (ctest_fini expects to kill it) */
-		proc_free(t->capture);
-		t->capture = NULL;
-	}
-	if (t && t->db)
-		ctest_fini(t);
-	free(t);
-	return 0;
-}
-
 /* ---- 8. usage ---- */
 
 static void test_help(void **state)
@@ -364,10 +339,10 @@ int main(void)
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_version_stray_argument),
-		cmocka_unit_test_setup_teardown(test_check_ok, case_setup, case_teardown),
-		cmocka_unit_test_setup_teardown(test_check_kafka_down, case_setup, case_teardown),
-		cmocka_unit_test_setup_teardown(test_check_missing_table, case_setup, case_teardown),
-		cmocka_unit_test_setup_teardown(test_check_config_errors, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_check_ok, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_check_kafka_down, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_check_missing_table, ctest_setup, ctest_teardown),
+		cmocka_unit_test_setup_teardown(test_check_config_errors, ctest_setup, ctest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

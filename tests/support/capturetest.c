@@ -22,6 +22,26 @@
 
 #define CTEST_START_TIMEOUT_MS 30000
 
+int ctest_setup(void **state)
+{
+	struct ctest *t = calloc(1, sizeof *t);
+
+	*state = t;
+	return t ? 0 : -1;
+}
+
+int ctest_teardown(void **state)
+{
+	struct ctest *t = *state;
+
+	if (t && t->db)
+		ctest_fini(t);
+	else if (t)
+		proc_free(t->capture);
+	free(t);
+	return 0;
+}
+
 void ctest_init(struct ctest *t, const char *setup_sql, const char *tables, const char *extra_source_yaml,
                 const char *extra_kafka_props)
 {

@@ -25,6 +25,11 @@ struct ctest {
 	struct ktest_schemas *schemas;
 };
 
+/* cmocka fixtures: *state becomes a zeroed struct ctest; the teardown (run after a failed test too) stops
+ * capture if it runs, drops what ctest_init made and frees it. */
+int ctest_setup(void **state);
+int ctest_teardown(void **state);
+
 /* Creates the database, runs setup_sql in it, and writes a config capturing `tables` (a YAML flow list's
  * inside, e.g. "public.a, public.b") with snapshot: never. extra_source_yaml (or NULL) is added under
  * `source:` (lines indented by two spaces, e.g. "  status_interval_ms: 200\n"); extra_kafka_props (or NULL)
