@@ -173,39 +173,15 @@ static void test_replica_identity_full(void **state)
 	assert_int_equal(ctest_stop(t), 0);
 }
 
-/* Until everything up to lsn is confirmed, or capture exits. */
-struct ev_settle {
-	struct ctest *t;
-	const char *lsn;
-};
-
-static bool ev_settled(void *arg)
-{
-	struct ev_settle *w = arg;
-	char *v;
-	bool done;
-
-	if (proc_wait(w->t->capture, 0) >= 0)
-		return true;
-	v = pgtest_value(w->t->pg, "SELECT coalesce(confirmed_flush_lsn >= '%s', false) FROM pg_replication_slots"
-	                           " WHERE slot_name = '%s'",
-	                 w->lsn, w->t->slot);
-	done = v && strcmp(v, "t") == 0;
-	free(v);
-	return done;
-}
-
 /* ctest_exec_and_wait that fails at once, with capture's log, when capture exits instead of confirming. */
 static void ev_exec_settle(struct ctest *t, const char *sql)
 {
-	struct ev_settle w = {t, NULL};
 	char *lsn;
 	int st;
 
 	pgtest_exec(t->pg, "%s", sql);
 	lsn = ctest_wal_lsn(t);
-	w.lsn = lsn;
-	if (!poll_until(ev_settled, &w, EV_WAIT_MS)) {
+	if (!ctest_wait_confirmed_or_exit(t, lsn, EV_WAIT_MS)) {
 		proc_print_log(t->capture, 20);
 		free(lsn);
 		fail_msg("capture did not confirm the changes within %d s", EV_WAIT_MS / 1000);

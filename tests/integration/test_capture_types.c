@@ -498,28 +498,6 @@ static void test_unchanged_toast(void **state)
 	assert_int_equal(ctest_stop(t), 0);
 }
 
-/* Until the change up to lsn is confirmed, or capture exits. */
-struct types_settle {
-	struct ctest *t;
-	const char *lsn;
-};
-
-static bool types_settled(void *arg)
-{
-	struct types_settle *w = arg;
-	char *v;
-	bool done;
-
-	if (proc_wait(w->t->capture, 0) >= 0)
-		return true;
-	v = pgtest_value(w->t->pg, "SELECT coalesce(confirmed_flush_lsn >= '%s', false) FROM pg_replication_slots"
-	                           " WHERE slot_name = '%s'",
-	                 w->lsn, w->t->slot);
-	done = v && strcmp(v, "t") == 0;
-	free(v);
-	return done;
-}
-
 /* A regression test: a NaN item in a numeric(p,s)[] column (a value PostgreSQL accepts) once made capture
  * exit with "element 1 of numeric(12,3)[] is NaN, which a decimal array item cannot carry", the same way at
  * every restart, so replication stopped for good (SPEC.md §5: NaN must not crash anything). Expected: the
@@ -527,7 +505,6 @@ static bool types_settled(void *arg)
 static void test_numeric_array_nan(void **state)
 {
 	struct ctest *t = *state;
-	struct types_settle w = {t, NULL};
 	struct ctest_events *ev;
 	char *lsn;
 
@@ -536,8 +513,7 @@ static void test_numeric_array_nan(void **state)
 	pgtest_exec(t->pg, "INSERT INTO na VALUES (1, '{1.5,NaN,NULL}')");
 	pgtest_exec(t->pg, "INSERT INTO na VALUES (2, '{2}')");
 	lsn = ctest_wal_lsn(t);
-	w.lsn = lsn;
-	assert_true(poll_until(types_settled, &w, TYPES_WAIT_MS));
+	assert_true(ctest_wait_confirmed_or_exit(t, lsn, TYPES_WAIT_MS));
 	free(lsn);
 	if (proc_wait(t->capture, 0) >= 0) {
 		int st = proc_wait(t->capture, 0);

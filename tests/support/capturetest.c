@@ -205,6 +205,34 @@ bool ctest_wait_confirmed(struct ctest *t, const char *lsn, int timeout_ms)
 	return pgtest_poll_until(t->pg, sql, "t", timeout_ms);
 }
 
+struct ctest_settle {
+	struct ctest *t;
+	const char *lsn;
+};
+
+static bool ctest_settled(void *arg)
+{
+	struct ctest_settle *w = arg;
+	char *v;
+	bool done;
+
+	if (proc_wait(w->t->capture, 0) >= 0)
+		return true;
+	v = pgtest_value(w->t->pg, "SELECT coalesce(confirmed_flush_lsn >= '%s', false) FROM pg_replication_slots"
+	                           " WHERE slot_name = '%s'",
+	                 w->lsn, w->t->slot);
+	done = v && strcmp(v, "t") == 0;
+	free(v);
+	return done;
+}
+
+bool ctest_wait_confirmed_or_exit(struct ctest *t, const char *lsn, int timeout_ms)
+{
+	struct ctest_settle w = {t, lsn};
+
+	return poll_until(ctest_settled, &w, timeout_ms);
+}
+
 void ctest_exec_and_wait(struct ctest *t, const char *sql)
 {
 	char *lsn;

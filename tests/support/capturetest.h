@@ -63,6 +63,9 @@ char *ctest_wal_lsn(struct ctest *t);
 char *ctest_confirmed(struct ctest *t);
 /* Waits until confirmed_flush_lsn >= lsn. */
 bool ctest_wait_confirmed(struct ctest *t, const char *lsn, int timeout_ms);
+/* Like ctest_wait_confirmed, but also returns (true) as soon as capture exits, so a test that expects it to
+ * keep running can fail at once with its log instead of waiting for the deadline. */
+bool ctest_wait_confirmed_or_exit(struct ctest *t, const char *lsn, int timeout_ms);
 /* Runs the SQL, then waits until everything committed so far is confirmed (so acknowledged by Kafka). */
 void ctest_exec_and_wait(struct ctest *t, const char *sql);
 
