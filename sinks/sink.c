@@ -47,14 +47,12 @@ struct sink_map {
 	size_t nresolved;
 };
 
-/* An event held for the batch. */
+/* An event held for the batch (its position is already in its partition's p_* fields). */
 struct sink_held {
 	rd_kafka_message_t *msg;
-	struct sink_part *part;
 	struct mapping *m;
 	char op; /* 'u' or 'd' */
 	json_t *value;
-	int64_t lsn, seq;
 };
 
 struct sink {
@@ -610,8 +608,7 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 	p->p_offset = m->offset;
 	p->p_lsn = lsn;
 	p->p_seq = seq;
-	return sink_hold(s, (struct sink_held){.msg = m, .part = p, .m = mp, .op = strcmp(op, "d") == 0 ? 'd' : 'u',
-	                                       .value = value, .lsn = lsn, .seq = seq},
+	return sink_hold(s, (struct sink_held){.msg = m, .m = mp, .op = strcmp(op, "d") == 0 ? 'd' : 'u', .value = value},
 	                 err);
 reject:
 	json_decref(value);
