@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "schema/envelope.h"
 
 #define CAPTURE_BACKOFF_MIN_MS 500
@@ -79,6 +80,28 @@ static bool capture_table_configured(const struct cleave_config *cfg, const char
 
 /* Sends the status update when it is due (or `force`). Keeps the replication connection alive while
  * capture waits for Kafka, and moves confirmed_flush_lsn. */
+/* What capture exports at /metrics (common/metrics.h), updated with every status update. */
+static struct {
+	struct metric *events, *confirmed, *received, *pending, *outstanding, *retries;
+} capture_metrics;
+
+static void capture_metrics_register(void)
+{
+	capture_metrics.events = metric_register(METRIC_COUNTER, "cleave_capture_events_total",
+	                                         "row events and truncates handed to Kafka", NULL);
+	capture_metrics.confirmed = metric_register(METRIC_GAUGE, "cleave_capture_confirmed_lsn",
+	                                            "source position confirmed to PostgreSQL (all before it is in Kafka)",
+	                                            NULL);
+	capture_metrics.received = metric_register(METRIC_GAUGE, "cleave_capture_received_lsn",
+	                                           "source position received from PostgreSQL", NULL);
+	capture_metrics.pending = metric_register(METRIC_GAUGE, "cleave_capture_transactions_pending",
+	                                          "transactions sent and not yet acknowledged by Kafka", NULL);
+	capture_metrics.outstanding = metric_register(METRIC_GAUGE, "cleave_capture_kafka_outstanding_messages",
+	                                              "messages waiting for Kafka's acknowledgement", NULL);
+	capture_metrics.retries = metric_register(METRIC_COUNTER, "cleave_capture_retries_total",
+	                                          "restarts of the stream after a server went away", NULL);
+}
+
 static int capture_status(struct capture *c, bool force, struct cerr *err)
 {
 	int64_t now = clock_mono_ms();
@@ -93,6 +116,11 @@ static int capture_status(struct capture *c, bool force, struct cerr *err)
 		log_debug(capture_ctx(c, NULL), "confirmed " LSN_FMT, LSN_ARGS(confirmed));
 	c->sent_confirmed = confirmed;
 	c->next_status_ms = now + c->cfg->source.status_interval_ms;
+	metric_set(capture_metrics.events, (int64_t)c->events);
+	metric_set(capture_metrics.confirmed, (int64_t)confirmed);
+	metric_set(capture_metrics.received, (int64_t)c->received);
+	metric_set(capture_metrics.pending, (int64_t)progress_pending(c->progress));
+	metric_set(capture_metrics.outstanding, (int64_t)progress_outstanding(c->progress));
 	if (now >= c->next_report_ms) {
 		log_info(capture_ctx(c, NULL), "confirmed " LSN_FMT ", received " LSN_FMT ", %" PRIu64
 		         " events, %zu transactions and %" PRIu64 " messages waiting for Kafka",
@@ -542,6 +570,7 @@ int capture_run(const struct cleave_config *cfg, int (*stop_requested)(void), st
 		cerr_set(err, false, "out of memory");
 		goto cleanup;
 	}
+	capture_metrics_register();
 	if (cfg->source.snapshot == CFG_SNAPSHOT_INITIAL)
 		log_warn(NULL, "source.snapshot: initial is not implemented yet; streaming starts at the slot's position"
 		         " and rows that existed before the slot are not copied");
@@ -598,6 +627,7 @@ int capture_run(const struct cleave_config *cfg, int (*stop_requested)(void), st
 		}
 		/* a server went away: everything not confirmed is sent again from the slot's position */
 		log_warn(capture_ctx(&c, NULL), "%s; retrying in %d ms", err->msg, backoff);
+		metric_add(capture_metrics.retries, 1);
 		source_stop(c.source);
 		capture_backoff(&c, backoff);
 		backoff = backoff * 2 > CAPTURE_BACKOFF_MAX_MS ? CAPTURE_BACKOFF_MAX_MS : backoff * 2;

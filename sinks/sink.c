@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "schema/avro_write.h"
 #include "schema/schema_topic.h"
 #include "sinks/batch.h"
@@ -79,6 +80,30 @@ struct sink {
 	char ctx[128];
 };
 
+/* ---- metrics ---- */
+
+/* What a sink exports at /metrics (common/metrics.h), labelled with its name. */
+static struct {
+	struct metric *events, *batches, *dead_letters, *applied_lsn, *retries;
+} sink_metrics;
+
+static void sink_metrics_register(const char *sink)
+{
+	char labels[300];
+
+	snprintf(labels, sizeof labels, "sink=\"%s\"", sink);
+	sink_metrics.events = metric_register(METRIC_COUNTER, "cleave_sink_events_total",
+	                                      "events (tombstones not counted) in batches committed to the target database", labels);
+	sink_metrics.batches = metric_register(METRIC_COUNTER, "cleave_sink_batches_total",
+	                                       "target transactions committed with rows and positions", labels);
+	sink_metrics.dead_letters = metric_register(METRIC_COUNTER, "cleave_sink_dead_letters_total",
+	                                            "events sent to the dead-letter topic", labels);
+	sink_metrics.applied_lsn = metric_register(METRIC_GAUGE, "cleave_sink_applied_commit_lsn",
+	                                           "highest source commit position applied to the target", labels);
+	sink_metrics.retries = metric_register(METRIC_COUNTER, "cleave_sink_retries_total",
+	                                       "batches tried again after the target or Kafka went away", labels);
+}
+
 static void sink_sleep(struct sink *s, int ms)
 {
 	int64_t until = clock_mono_ms() + ms;
@@ -100,6 +125,7 @@ static int sink_connect(struct sink *s, struct cerr *err)
 		if (!err->retriable || s->stop_requested())
 			return -1;
 		log_warn(s->ctx, "%s; retrying in %d ms", err->msg, backoff);
+		metric_add(sink_metrics.retries, 1);
 		sink_sleep(s, backoff);
 		backoff = backoff * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : backoff * 2;
 	}
@@ -237,6 +263,7 @@ static int sink_dlq_send(struct sink *s, const rd_kafka_message_t *m, const char
 		return cerr_set(err, true, "dead-letter topic %s: %s", s->dlq_topic, rd_kafka_err2str(s->dlq_result));
 	log_warn(s->ctx, "%s [%" PRId32 "] offset %" PRId64 " sent to %s: %s", rd_kafka_topic_name(m->rkt),
 	         m->partition, m->offset, s->dlq_topic, why);
+	metric_add(sink_metrics.dead_letters, 1);
 	return 0;
 }
 
@@ -276,6 +303,7 @@ static int sink_store_positions(struct sink *s, struct cerr *err)
 static void sink_committed(struct sink *s)
 {
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)(s->nparts ? s->nparts : 1));
+	int64_t applied = 0;
 
 	for (size_t i = 0; i < s->nparts; i++) {
 		struct sink_part *p = &s->parts[i];
@@ -287,7 +315,13 @@ static void sink_committed(struct sink *s)
 		p->offset = p->p_offset;
 		p->lsn = p->p_lsn;
 		p->seq = p->p_seq;
+		if (p->lsn > applied)
+			applied = p->lsn;
 	}
+	metric_add(sink_metrics.events, (int64_t)s->nheld);
+	metric_add(sink_metrics.batches, 1);
+	if (applied > 0)
+		metric_set(sink_metrics.applied_lsn, applied);
 	if (l->cnt > 0)
 		rd_kafka_commit(s->consumer, l, 1);
 	rd_kafka_topic_partition_list_destroy(l);
@@ -396,6 +430,7 @@ static int sink_flush(struct sink *s, struct cerr *err)
 		/* the target (or Kafka, for a dead letter) went away: apply the batch again once it is back,
 		 * unless its COMMIT went through before the connection broke (the positions tell) */
 		log_warn(s->ctx, "%s; retrying in %d ms", err->msg, backoff);
+		metric_add(sink_metrics.retries, 1);
 		sink_sleep(s, backoff);
 		backoff = backoff * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : backoff * 2;
 		if (s->stop_requested() || sink_connect(s, err) < 0)
@@ -776,6 +811,7 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 	s.scfg = scfg;
 	s.stop_requested = stop_requested;
 	snprintf(s.ctx, sizeof s.ctx, "sink=%s", scfg->name);
+	sink_metrics_register(scfg->name);
 	s.maps = calloc(scfg->nmappings ? scfg->nmappings : 1, sizeof *s.maps);
 	s.schemas = schema_topic_new(cfg);
 	s.batch = batch_new();

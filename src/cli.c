@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/log.h"
+#include "common/metrics.h"
+
 static volatile sig_atomic_t cli_stop;
 
 static void cli_on_signal(int sig)
@@ -44,18 +47,25 @@ struct cleave_config *cli_load_config(const char *path)
 	return cfg;
 }
 
-int cli_parse_config_only(int argc, char **argv, const char *cmd, void (*usage)(FILE *f), const char **path)
+int cli_parse_options(int argc, char **argv, const char *cmd, void (*usage)(FILE *f), const char **path,
+                      const char **metrics_listen)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"metrics-listen", required_argument, NULL, 'm'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	int c;
 
 	*path = CLI_DEFAULT_CONFIG;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, metrics_listen ? "c:m:h" : "c:h", metrics_listen ? opts : opts + 1, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'c':
 			*path = optarg;
+			break;
+		case 'm':
+			*metrics_listen = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -71,4 +81,25 @@ int cli_parse_config_only(int argc, char **argv, const char *cmd, void (*usage)(
 		return EXIT_USAGE;
 	}
 	return -1;
+}
+
+int cli_parse_config_only(int argc, char **argv, const char *cmd, void (*usage)(FILE *f), const char **path)
+{
+	return cli_parse_options(argc, argv, cmd, usage, path, NULL);
+}
+
+int cli_start_metrics(const struct cleave_config *cfg, const char *listen, const char *cmd)
+{
+	struct cerr err = {0};
+
+	if (!listen)
+		listen = cfg->metrics.listen;
+	if (!listen)
+		return 0;
+	if (metrics_serve(listen, &err) < 0) {
+		fprintf(stderr, "cleave %s: %s\n", cmd, err.msg);
+		return -1;
+	}
+	log_info(NULL, "metrics at http://%s/metrics", listen);
+	return 0;
 }

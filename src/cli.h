@@ -21,6 +21,14 @@ struct cleave_config *cli_load_config(const char *path);
  * CLI_DEFAULT_CONFIG). Returns -1 to go on, or the exit code to return at once (after --help, or a usage
  * error; usage() prints the subcommand's usage to the stream it is given). */
 int cli_parse_config_only(int argc, char **argv, const char *cmd, void (*usage)(FILE *f), const char **path);
+/* cli_parse_config_only that also takes -m/--metrics-listen HOST:PORT into *metrics_listen (left as it is
+ * when not given); with metrics_listen NULL, exactly cli_parse_config_only. */
+int cli_parse_options(int argc, char **argv, const char *cmd, void (*usage)(FILE *f), const char **path,
+                      const char **metrics_listen);
+
+/* Serves metrics (common/metrics.h) at `listen`, else at the config's metrics.listen, else not at all.
+ * Prints "cleave <cmd>: <why>" and returns -1 when the address cannot be used. */
+int cli_start_metrics(const struct cleave_config *cfg, const char *listen, const char *cmd);
 
 /* Installs SIGINT/SIGTERM handlers that set the flag cli_stop_requested() reads (and ignore SIGPIPE). */
 void cli_install_signals(void);

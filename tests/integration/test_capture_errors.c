@@ -9,13 +9,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/lsn.h"
@@ -39,27 +36,6 @@ static int keep_size_teardown(void **state)
 }
 
 /* ---- helpers ---- */
-
-/* A TCP port on 127.0.0.1 that nothing listens on (bound, read and closed again). */
-static int closed_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port;
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-		close(fd);
-		fail_msg("cannot find a free port");
-	}
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
 
 /* Waits for capture to exit by itself and asserts its status; prints its log otherwise. */
 static void assert_capture_exits(struct ctest *t, int expected)
@@ -376,7 +352,7 @@ static void test_source_down(void **state)
 
 	ctest_init(t, "CREATE TABLE dt (id int PRIMARY KEY)", "public.dt", NULL, NULL);
 	ctest_config_replace(t, testenv_fmt("port=%s", testenv_get("CLEAVE_TEST_PG_PORT")),
-	                     testenv_fmt("port=%d", closed_port()));
+	                     testenv_fmt("port=%d", testenv_free_port()));
 	t->capture = ctest_spawn(t);
 	for (int i = 0; i < 3; i++) {
 		if (!proc_poll_log(t->capture, "retrying in", 20000)) {
@@ -464,7 +440,7 @@ static void test_secrets_hidden(void **state)
 	const char *dsn, *out, *port = testenv_get("CLEAVE_TEST_PG_PORT");
 	char *text;
 	bool redacted;
-	int down = closed_port();
+	int down = testenv_free_port();
 
 	ctest_init(t, "CREATE TABLE sec (id int PRIMARY KEY, v text)", "public.sec", NULL,
 	           "    sasl.username: cleave\n    sasl.password: " SECRET_KAFKA "\n    debug: conf\n");

@@ -7,16 +7,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -95,27 +92,6 @@ static const char *line_starting(const char *text, const char *prefix)
 		}
 	}
 	return NULL;
-}
-
-/* A TCP port on 127.0.0.1 that nothing listens on. */
-static int closed_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port;
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-		close(fd);
-		fail_msg("cannot find a free port");
-	}
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
 }
 
 /* The 1-based line of the first occurrence of `needle` in file path. */
@@ -264,7 +240,7 @@ static void test_check_kafka_down(void **state)
 {
 	struct ctest *t = *state;
 	const char *const *a;
-	const char *brokers = testenv_fmt("127.0.0.1:%d", closed_port());
+	const char *brokers = testenv_fmt("127.0.0.1:%d", testenv_free_port());
 	struct run r;
 	const char *line;
 

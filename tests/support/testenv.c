@@ -7,9 +7,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,4 +142,24 @@ bool poll_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
 		usleep((useconds_t)step * 1000);
 		step = step * 2 > 100 ? 100 : step * 2;
 	}
+}
+
+int testenv_free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int port;
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+		close(fd);
+		fail_msg("cannot find a free port");
+	}
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
 }

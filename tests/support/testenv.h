@@ -42,4 +42,7 @@ const char *testenv_unique(const char *prefix);
  * deadline). */
 bool poll_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
 
+/* A TCP port on 127.0.0.1 that nothing listens on (at the moment of the call). */
+int testenv_free_port(void);
+
 #endif
