@@ -133,10 +133,8 @@ printf '%-40s %-40s %s\n' "orders: $src_orders" "orders (MariaDB, total_cents ->
 printf '%-40s %-40s %s\n' "order_items: $src_items" "orders (MariaDB)" "$dst_items"
 if $users_ok && $orders_ok; then echo "both services match the monolith"; else echo "the services did not catch up"; fi
 
-step "the slot: how far behind capture is"
-psql_ -c "SELECT slot_name, confirmed_flush_lsn, pg_current_wal_lsn(),
-          pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)) AS behind
-          FROM pg_replication_slots"
+step "cleave status: the slot, and how far behind each sink is"
+"$build/cleave" status -c "$rundir/cleave.yaml" || true
 
 step "stopping the sinks"
 # shellcheck disable=SC2154 # set through eval above
