@@ -966,6 +966,16 @@ static void sf_connections_killed(struct sf *f, enum stest_engine engine, const 
 	if (!stest_wait_value(&f->t, engine, "SELECT count(*) > 0 FROM items", engine == STEST_PG ? "t" : "1",
 	                      SF_CATCH_UP_MS))
 		fail_msg("the sink applied nothing");
+	if (engine == STEST_PG)
+		/* PostgreSQL's COMMIT (fsync off) is too quick to be caught by polling on a busy machine: a
+		 * deferred trigger makes every COMMIT of the sink take 50 ms, once per transaction */
+		pgtest_exec(f->t.pg,
+		            "CREATE FUNCTION sf_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+		            " IF current_setting('sf.slept', true) IS DISTINCT FROM 'y' THEN"
+		            " PERFORM set_config('sf.slept', 'y', true); PERFORM pg_sleep(0.05); END IF;"
+		            " RETURN NULL; END $$;"
+		            "CREATE CONSTRAINT TRIGGER sf_slow_commit AFTER INSERT OR UPDATE OR DELETE ON items"
+		            " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION sf_slow_commit()");
 	sf_wl_commit(&f->wl, 50);
 	/* COMMITs cut: the outcome is unknown to the sink, the positions in the target tell */
 	assert_true(sf_kill_connections(f, SF_OUTAGE_MS * 6 / 10, true) > 0);
