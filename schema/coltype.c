@@ -14,6 +14,9 @@
 /* PostgreSQL's VARHDRSZ: typmods of numeric, varchar and bpchar are offset by it. */
 #define PG_VARHDRSZ 4
 
+/* box: the one built-in type whose arrays use another delimiter than ',' */
+#define PG_BOX_OID 603u
+
 /* Highest precision numeric(p,s) accepts. */
 #define PG_NUMERIC_MAX_PRECISION 1000
 
@@ -43,6 +46,42 @@ static const struct coltype_map coltype_maps[] = {
 	{2950, 2951, CT_UUID, "uuid"},
 	{114, 199, CT_JSON, "json"},
 	{3802, 3807, CT_JSON, "jsonb"},
+	/* built-in types carried as their text form (docs/types.md); their arrays are arrays of that text */
+	{1186, 1187, CT_TEXT_FORM, "interval"},
+	{1266, 1270, CT_TEXT_FORM, "time with time zone"},
+	{869, 1041, CT_TEXT_FORM, "inet"},
+	{650, 651, CT_TEXT_FORM, "cidr"},
+	{829, 1040, CT_TEXT_FORM, "macaddr"},
+	{774, 775, CT_TEXT_FORM, "macaddr8"},
+	{790, 791, CT_TEXT_FORM, "money"},
+	{1560, 1561, CT_TEXT_FORM, "bit"},
+	{1562, 1563, CT_TEXT_FORM, "bit varying"},
+	{142, 143, CT_TEXT_FORM, "xml"},
+	{3614, 3643, CT_TEXT_FORM, "tsvector"},
+	{3615, 3645, CT_TEXT_FORM, "tsquery"},
+	{3904, 3905, CT_TEXT_FORM, "int4range"},
+	{3926, 3927, CT_TEXT_FORM, "int8range"},
+	{3906, 3907, CT_TEXT_FORM, "numrange"},
+	{3912, 3913, CT_TEXT_FORM, "daterange"},
+	{3908, 3909, CT_TEXT_FORM, "tsrange"},
+	{3910, 3911, CT_TEXT_FORM, "tstzrange"},
+	{4451, 6150, CT_TEXT_FORM, "int4multirange"},
+	{4536, 6157, CT_TEXT_FORM, "int8multirange"},
+	{4532, 6151, CT_TEXT_FORM, "nummultirange"},
+	{4535, 6155, CT_TEXT_FORM, "datemultirange"},
+	{4533, 6152, CT_TEXT_FORM, "tsmultirange"},
+	{4534, 6153, CT_TEXT_FORM, "tstzmultirange"},
+	{3220, 3221, CT_TEXT_FORM, "pg_lsn"},
+	{600, 1017, CT_TEXT_FORM, "point"},
+	{628, 629, CT_TEXT_FORM, "line"},
+	{601, 1018, CT_TEXT_FORM, "lseg"},
+	{603, 1020, CT_TEXT_FORM, "box"},
+	{602, 1019, CT_TEXT_FORM, "path"},
+	{604, 1027, CT_TEXT_FORM, "polygon"},
+	{718, 719, CT_TEXT_FORM, "circle"},
+	{18, 1002, CT_TEXT_FORM, "\"char\""},
+	{19, 1003, CT_TEXT_FORM, "name"},
+	{26, 1028, CT_TEXT_FORM, "oid"},
 };
 
 #define COLTYPE_NMAPS (sizeof coltype_maps / sizeof coltype_maps[0])
@@ -107,6 +146,11 @@ void coltype_from_pg(uint32_t oid, int32_t typmod, struct coltype *out)
 	}
 	out->known = true;
 	kind = m->kind;
+	/* box[] separates its elements with ';', not ','; carried whole as its text */
+	if (is_array && m->oid == PG_BOX_OID) {
+		out->kind = out->elem = CT_TEXT_FORM;
+		return;
+	}
 	if (kind == CT_DECIMAL) {
 		if (coltype_numeric_is_decimal(typmod))
 			coltype_numeric_typmod(typmod, &out->precision, &out->scale);
@@ -171,8 +215,18 @@ void coltype_pg_name(const struct coltype *t, char *out, size_t outlen)
 		}
 		break;
 	case 1184:
+	case 1266:
 		if (tm >= 0) {
-			snprintf(out, outlen, "timestamp(%ld) with time zone%s", (long)tm, arr);
+			snprintf(out, outlen, "%s(%ld) with time zone%s", m->oid == 1184 ? "timestamp" : "time", (long)tm,
+				 arr);
+			return;
+		}
+		break;
+	case 1560:
+	case 1562:
+		/* bit(n) and bit varying(n): the typmod is n itself */
+		if (tm >= 0) {
+			snprintf(out, outlen, "%s(%ld)%s", m->name, (long)tm, arr);
 			return;
 		}
 		break;

@@ -22,8 +22,10 @@ enum coltype_kind {
 	CT_TIMESTAMPTZ, /* long, logicalType timestamp-micros, UTC */
 	CT_UUID,        /* string, logicalType uuid */
 	CT_JSON,        /* string: json, jsonb */
-	CT_TEXT_FORM,   /* string: the text form of enum, domain and any other type */
-	CT_ARRAY,       /* array of `elem` (items are nullable) */
+	CT_TEXT_FORM,   /* string: the text form of interval, inet, ranges... (coltype.c lists the built-in ones),
+	                 * enum, domain, composite, extension and any other type */
+	CT_ARRAY,       /* array of `elem` (items are nullable); one with more dimensions or explicit bounds
+	                 * travels as its text in the union's string branch (schema/pgtext.h) */
 };
 
 struct coltype {
@@ -38,8 +40,10 @@ struct coltype {
 };
 
 /* Fills *out for a column of type `oid` with modifier `typmod` (as in a pgoutput Relation message).
- * Unknown OIDs (user enums, domains, extension types) map to CT_TEXT_FORM with known = false for OIDs
- * below 16384 that cleave does not map, known = true for user-defined types (>= 16384). */
+ * Built-in types listed in coltype.c map to their kind (arrays of them to CT_ARRAY, except box[], which is
+ * CT_TEXT_FORM as a whole: its elements are separated by ';'). Other OIDs map to CT_TEXT_FORM: known =
+ * false below 16384 (a built-in type cleave does not list), known = true for user-defined types (enums,
+ * domains, composites, extension types and their arrays: >= 16384). */
 void coltype_from_pg(uint32_t oid, int32_t typmod, struct coltype *out);
 
 /* The PostgreSQL spelling of the type, e.g. "numeric(12,2)", "varchar(40)", "integer[]"; NULL-safe buffer. */

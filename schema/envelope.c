@@ -32,7 +32,7 @@ static int put_str(struct buf *out, const char *s)
 static int put_column(const struct table_schema *ts, const struct ts_column *c, const struct pgo_value *v,
                       bool allow_unchanged, struct buf *out, struct cerr *err)
 {
-	int64_t unchanged_branch = c->type.kind == CT_DECIMAL ? 3 : 2;
+	int64_t unchanged_branch = table_schema_has_string_branch(&c->type) ? 3 : 2;
 	size_t pos;
 	int r;
 
@@ -57,7 +57,7 @@ static int put_column(const struct table_schema *ts, const struct ts_column *c, 
 		if (r < 0)
 			return cerr_wrap(err, "%s.%s.%s", ts->nspname, ts->relname, c->name);
 		if (r == PGTEXT_SPECIAL) {
-			if (c->type.kind != CT_DECIMAL)
+			if (!table_schema_has_string_branch(&c->type))
 				return cerr_set(err, false, "%s.%s.%s: unexpected special value for a non-decimal column",
 				                ts->nspname, ts->relname, c->name);
 			out->data[pos] = 2 * 2;

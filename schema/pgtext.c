@@ -13,8 +13,9 @@
  *   digits are zeros: cleave never rounds.
  * - Timestamps later than about 294247-01-10 (PostgreSQL accepts up to 294276-12-31) do not fit in
  *   int64 microseconds since 1970 and are an error, as is a finite value that would read as ±infinity.
- * - Only one-dimensional arrays with the default lower bound are carried; "[2:3]={...}" and "{{..}}"
- *   are errors. */
+ * - One-dimensional arrays with the default lower bound are Avro arrays; the others ("[2:3]={...}",
+ *   "{{..}}") are written as an Avro string of their text and PGTEXT_SPECIAL returned, for the column
+ *   union's string branch. */
 #include "schema/pgtext.h"
 
 #include <locale.h>
@@ -906,6 +907,24 @@ static int64_t arr_count(const char *s, size_t len, const char **why)
 	return n;
 }
 
+/* Whether an array literal is one an Avro array of the element cannot carry: explicit bounds
+ * ("[0:1]={5,6}", which array_out prints for a lower bound other than 1) or more than one dimension
+ * ("{{1,2},{3,4}}"). Such an array travels as its text in the column union's string branch. */
+static bool pgtext_array_is_text_form(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && pgtext_arr_space(s[i]))
+		i++;
+	if (i < len && s[i] == '[')
+		return true;
+	if (i >= len || s[i] != '{')
+		return false;
+	for (i++; i < len && pgtext_arr_space(s[i]); i++)
+		;
+	return i < len && s[i] == '{';
+}
+
 /* An array as one Avro block: count, then each item as the union {null: index 0, element: index 1} (for
  * decimal elements also {string: index 2} holding NaN), then the 0 that ends the blocks. An empty array is
  * just the 0. */
@@ -927,6 +946,11 @@ static int pgtext_array(const struct coltype *t, const char *s, size_t len, stru
 	e.pg_oid = coltype_elem_oid(t->pg_oid);
 	coltype_pg_name(t, name, sizeof name);
 
+	if (pgtext_array_is_text_form(s, len)) {
+		if (pgtext_string(t, s, len, out, err) < 0)
+			return -1;
+		return PGTEXT_SPECIAL;
+	}
 	n = arr_count(s, len, &why);
 	if (n < 0)
 		return pgtext_fail(err, t, s, len, why);

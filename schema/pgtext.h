@@ -12,7 +12,9 @@
 
 enum pgtext_branch {
 	PGTEXT_VALUE = 0,   /* written as the column's Avro type */
-	PGTEXT_SPECIAL = 1, /* CT_DECIMAL only: NaN (or ±Infinity) written as an Avro string of its text form */
+	PGTEXT_SPECIAL = 1, /* written as an Avro string of the text, for the column union's string branch:
+	                     * CT_DECIMAL's NaN (or ±Infinity), and a CT_ARRAY with more than one dimension
+	                     * or explicit bounds ("{{1,2}}", "[0:1]={5,6}") */
 };
 
 /* Appends the Avro encoding of `text` (len bytes, not NUL-terminated) as type t, without any union

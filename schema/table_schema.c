@@ -249,9 +249,14 @@ static json_t *column_type_json(const struct coltype *t)
 	return arr;
 }
 
-/* The union of a column: {null, T} (+ string for a decimal's NaN) (+ cleave.Unchanged in Value). The
- * enum is defined at its first use and referenced by full name afterwards, as Avro requires a name to be
- * defined exactly once per schema. */
+bool table_schema_has_string_branch(const struct coltype *t)
+{
+	return t->kind == CT_DECIMAL || t->kind == CT_ARRAY;
+}
+
+/* The union of a column: {null, T} (+ string for a decimal's NaN or an array's text) (+ cleave.Unchanged in
+ * Value). The enum is defined at its first use and referenced by full name afterwards, as Avro requires a
+ * name to be defined exactly once per schema. */
 static json_t *column_union_json(const struct coltype *t, bool with_unchanged, bool *unchanged_defined)
 {
 	json_t *u = json_array();
@@ -261,7 +266,7 @@ static json_t *column_union_json(const struct coltype *t, bool with_unchanged, b
 		return NULL;
 	jappend(u, json_string("null"), &ok);
 	jappend(u, column_type_json(t), &ok);
-	if (t->kind == CT_DECIMAL)
+	if (table_schema_has_string_branch(t))
 		jappend(u, json_string("string"), &ok);
 	if (with_unchanged) {
 		if (*unchanged_defined) {

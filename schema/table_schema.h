@@ -41,4 +41,9 @@ struct table_schema {
 struct table_schema *table_schema_new(const char *prefix, const struct pgo_relation *rel, struct cerr *err);
 void table_schema_free(struct table_schema *ts);
 
+/* Whether a column of type t has a "string" branch after its type in its union ([null, T, string
+ * (, cleave.Unchanged)]): a decimal's NaN and an array's text when it has more than one dimension or explicit
+ * bounds (schema/pgtext.h, PGTEXT_SPECIAL). Key schemas use the same unions without cleave.Unchanged. */
+bool table_schema_has_string_branch(const struct coltype *t);
+
 #endif

@@ -14,7 +14,12 @@
  *   value. Inside a MySQL JSON array (SPEC.md §5: arrays -> JSON) such values are kept as JSON strings:
  *   "NaN", "infinity", "0044-03-15 BC" -- a JSON string can hold them.
  * - In MySQL JSON arrays, numeric(p,s) and numeric items are JSON strings ("12.340"): MySQL parses JSON
- *   numbers into DOUBLE, which would round a 50-digit numeric without a word.
+ *   numbers into DOUBLE, which would round a 50-digit numeric without a word. Every item that is not an
+ *   integer, a finite float, a boolean or json is a JSON string of PostgreSQL's text of the element
+ *   ("12:00:00.5", "2024-01-01 00:00:00+00"), so a service reads the same text as from PostgreSQL.
+ * - An array with more dimensions or explicit bounds arrives as its PostgreSQL text (a JSON string):
+ *   PostgreSQL takes it as it is; MySQL gets nested JSON arrays, and refuses explicit bounds (a lower
+ *   bound other than 1), which JSON cannot hold.
  * - MySQL column types (sinkvalue_ddl_type): see sv_mysql_ddl() below for each rule and why.
  *
  * XXX: MySQL silently truncates or rounds some values unless its sql_mode is strict; target_mysql.c must set
@@ -32,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "schema/pgtext.h"
 
 #define USECS_PER_SEC INT64_C(1000000)
 #define USECS_PER_DAY (INT64_C(86400) * USECS_PER_SEC)
@@ -71,8 +78,9 @@
 
 /* Built-in types carried as text (CT_TEXT_FORM) whose own type every PostgreSQL has: a PostgreSQL target
  * gets the same type, which reads the text form back. The names hold every typmod's values (interval
- * holds interval(3)'s, bit varying holds varbit(8)'s). Other text forms (user enums and domains, which the
- * target may not have, and money, whose text depends on lc_monetary) become text. */
+ * holds interval(3)'s, bit varying holds varbit(8)'s and bit(5)'s). Other text forms (user enums, domains,
+ * composites and extension types, which the target may not have, and money, whose text depends on
+ * lc_monetary) become text. */
 static const struct sv_builtin {
 	uint32_t oid, array_oid;
 	const char *name;
@@ -80,8 +88,16 @@ static const struct sv_builtin {
 	{1186, 1187, "interval"},  {869, 1041, "inet"},           {650, 651, "cidr"},
 	{829, 1040, "macaddr"},    {774, 775, "macaddr8"},        {142, 143, "xml"},
 	{1266, 1270, "time with time zone"},                      {1562, 1563, "bit varying"},
+	{1560, 1561, "bit varying"},                              {3614, 3643, "tsvector"},
+	{3615, 3645, "tsquery"},   {3220, 3221, "pg_lsn"},
 	{3904, 3905, "int4range"}, {3926, 3927, "int8range"},     {3906, 3907, "numrange"},
 	{3912, 3913, "daterange"}, {3908, 3909, "tsrange"},       {3910, 3911, "tstzrange"},
+	{4451, 6150, "int4multirange"}, {4536, 6157, "int8multirange"}, {4532, 6151, "nummultirange"},
+	{4535, 6155, "datemultirange"}, {4533, 6152, "tsmultirange"},   {4534, 6153, "tstzmultirange"},
+	{600, 1017, "point"},      {628, 629, "line"},            {601, 1018, "lseg"},
+	{603, 1020, "box"},        {602, 1019, "path"},           {604, 1027, "polygon"},
+	{718, 719, "circle"},      {18, 1002, "\"char\""},        {19, 1003, "name"},
+	{26, 1028, "oid"},
 };
 
 static const struct sv_builtin *sv_builtin_find(uint32_t oid, bool *is_array)
@@ -244,25 +260,36 @@ static void sv_when_from_usecs(int64_t us, struct sv_when *w)
 	w->usec = rem;
 }
 
-/* "HH:MM:SS.ffffff" */
-static void sv_fmt_time(char *s, size_t n, int64_t usec)
+/* "HH:MM:SS.ffffff"; pg_short: as PostgreSQL prints it, without the fraction's trailing zeros (and without
+ * the point when the fraction is zero): "12:00:00", "12:00:00.5". */
+static void sv_fmt_time(char *s, size_t n, int64_t usec, bool pg_short)
 {
 	int64_t sec = usec / USECS_PER_SEC;
+	size_t len;
 
 	snprintf(s, n, "%02d:%02d:%02d.%06d", (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60),
 		 (int)(usec % USECS_PER_SEC));
+	if (!pg_short)
+		return;
+	len = strlen(s);
+	while (len > 0 && s[len - 1] == '0')
+		len--;
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	s[len] = '\0';
 }
 
 /* PostgreSQL's ISO form "YYYY-MM-DD[ HH:MM:SS.ffffff][+00][ BC]" (years of five or more digits as they
- * are); inside MySQL's range the same text is MySQL's. The year is at least four digits. */
-static void sv_fmt_when(char *s, size_t n, const struct sv_when *w, bool with_time, bool tz)
+ * are); inside MySQL's range the same text is MySQL's. The year is at least four digits. pg_short: the
+ * time as sv_fmt_time's pg_short. */
+static void sv_fmt_when(char *s, size_t n, const struct sv_when *w, bool with_time, bool tz, bool pg_short)
 {
 	int64_t y = w->year > 0 ? w->year : 1 - w->year;
 	char tod[32] = "";
 
 	if (with_time) {
 		tod[0] = ' ';
-		sv_fmt_time(tod + 1, sizeof tod - 1, w->usec);
+		sv_fmt_time(tod + 1, sizeof tod - 1, w->usec, pg_short);
 	}
 	snprintf(s, n, "%04lld-%02d-%02d%s%s%s", (long long)y, w->month, w->day, tod, tz ? "+00" : "",
 		 w->year <= 0 ? " BC" : "");
@@ -537,20 +564,22 @@ static int sv_date(const struct coltype *t, const json_t *v, enum sv_form form, 
 		return sv_put_str(out, t, inf, err);
 	}
 	sv_civil_from_days(days, &w);
-	sv_fmt_when(s, sizeof s, &w, false, false);
+	sv_fmt_when(s, sizeof s, &w, false, false, false);
 	if (form == SV_MY_TEXT && (w.year < MY_MIN_YEAR || w.year > MY_MAX_YEAR))
 		return sv_fail(err, t, "MySQL DATE cannot hold %s (its range is 1000-01-01 to 9999-12-31)", s);
 	return sv_put_str(out, t, s, err);
 }
 
-static int sv_time(const struct coltype *t, const json_t *v, struct buf *out, bool *quote, struct cerr *err)
+static int sv_time(const struct coltype *t, const json_t *v, enum sv_form form, struct buf *out, bool *quote,
+		   struct cerr *err)
 {
 	char s[32];
 	int64_t us;
 
 	if (sv_get_int(t, v, 0, USECS_PER_DAY, "microseconds since midnight (0 to 86400000000)", &us, err) < 0)
 		return -1;
-	sv_fmt_time(s, sizeof s, us); /* 86400000000 is "24:00:00.000000", which MySQL's TIME holds too */
+	/* 86400000000 is "24:00:00.000000", which MySQL's TIME holds too */
+	sv_fmt_time(s, sizeof s, us, form == SV_MY_JSON);
 	*quote = true;
 	return sv_put_str(out, t, s, err);
 }
@@ -574,8 +603,9 @@ static int sv_timestamp(const struct coltype *t, const json_t *v, enum sv_form f
 		return sv_put_str(out, t, inf, err);
 	}
 	sv_when_from_usecs(us, &w);
-	/* timestamptz is UTC: PostgreSQL gets "+00"; MySQL's DATETIME holds the UTC time without a zone */
-	sv_fmt_when(s, sizeof s, &w, true, tz && form == SV_PG_TEXT);
+	/* timestamptz is UTC: PostgreSQL gets "+00"; MySQL's DATETIME holds the UTC time without a zone; a JSON
+	 * array item is PostgreSQL's text of the element ("+00" and no trailing zeros) */
+	sv_fmt_when(s, sizeof s, &w, true, tz && form != SV_MY_TEXT, form == SV_MY_JSON);
 	if (form == SV_MY_TEXT && (w.year < MY_MIN_YEAR || w.year > MY_MAX_YEAR))
 		return sv_fail(err, t, "MySQL DATETIME(6) cannot hold %s (its range is years 1000 to 9999)", s);
 	return sv_put_str(out, t, s, err);
@@ -611,7 +641,7 @@ static int sv_scalar(const struct coltype *t, const json_t *v, enum sv_form form
 	case CT_DATE:
 		return sv_date(t, v, form, out, quote, err);
 	case CT_TIME:
-		return sv_time(t, v, out, quote, err);
+		return sv_time(t, v, form, out, quote, err);
 	case CT_TIMESTAMP:
 	case CT_TIMESTAMPTZ:
 		return sv_timestamp(t, v, form, out, quote, err);
@@ -660,8 +690,268 @@ static int sv_pg_array_escape(struct buf *out, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* ---- arrays in their PostgreSQL text form ---- */
+
+/* An array literal as PostgreSQL prints it ("{{1,2},{3,NULL}}", "[0:1]={5,6}"), read for MySQL. */
+struct sv_lit {
+	const char *s;
+	size_t n, pos;
+	const struct coltype *t; /* the array column */
+	struct coltype e;        /* its element */
+	struct buf elem;         /* the current element's unescaped text */
+	int depth;
+	size_t nelem;            /* elements read so far, for messages */
+};
+
+/* Most nesting PostgreSQL allows (MAXDIM). */
+#define SV_MAX_DIMS 6
+
+static bool sv_lit_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static void sv_lit_skip(struct sv_lit *l)
+{
+	while (l->pos < l->n && sv_lit_space(l->s[l->pos]))
+		l->pos++;
+}
+
+static int sv_lit_fail(struct sv_lit *l, struct cerr *err, const char *why)
+{
+	return sv_fail(err, l->t, "array text at byte %zu: %s", l->pos, why);
+}
+
+/* Reads one element into l->elem; *isnull for the unquoted word NULL. As array_in reads it: quoted
+ * elements keep everything, unquoted ones lose surrounding blanks, a backslash escapes the next byte. */
+static int sv_lit_element(struct sv_lit *l, bool *isnull, struct cerr *err)
+{
+	size_t keep = 0;
+	bool escaped = false;
+
+	buf_reset(&l->elem);
+	*isnull = false;
+	if (l->s[l->pos] == '"') {
+		for (l->pos++;; l->pos++) {
+			char c;
+
+			if (l->pos >= l->n)
+				return sv_lit_fail(l, err, "unterminated quoted element");
+			c = l->s[l->pos];
+			if (c == '"')
+				break;
+			if (c == '\\' && ++l->pos >= l->n)
+				return sv_lit_fail(l, err, "unterminated quoted element");
+			if (buf_putc(&l->elem, (uint8_t)l->s[l->pos]) < 0)
+				return sv_nospace(err, l->t);
+		}
+		l->pos++;
+		return 0;
+	}
+	while (l->pos < l->n && l->s[l->pos] != ',' && l->s[l->pos] != '}') {
+		char c = l->s[l->pos++];
+
+		if (c == '"' || c == '{')
+			return sv_lit_fail(l, err, "a quote or brace inside an unquoted element");
+		if (c == '\\') {
+			if (l->pos >= l->n)
+				return sv_lit_fail(l, err, "unterminated element");
+			c = l->s[l->pos++];
+			escaped = true;
+			keep = l->elem.len + 1;
+		} else if (!sv_lit_space(c)) {
+			keep = l->elem.len + 1;
+		}
+		if (buf_putc(&l->elem, (uint8_t)c) < 0)
+			return sv_nospace(err, l->t);
+	}
+	if (keep == 0)
+		return sv_lit_fail(l, err, "an empty unquoted element");
+	l->elem.len = keep;
+	l->elem.data[keep] = '\0';
+	*isnull = !escaped && keep == 4 && strncasecmp((const char *)l->elem.data, "NULL", 4) == 0;
+	return 0;
+}
+
+/* The decoded-event JSON of one element text (what avro_decode gives for the element's Avro type), so that
+ * sv_scalar checks and writes it as it does a one-dimensional array's item. Dates and times go through
+ * schema/pgtext.c, which reads PostgreSQL's text into the logical type's integer. NULL on error. */
+static json_t *sv_lit_value(struct sv_lit *l, struct cerr *err)
+{
+	const char *x = l->elem.data ? (const char *)l->elem.data : ""; /* "" before the first byte */
+	size_t n = l->elem.len;
+
+	switch (l->e.kind) {
+	case CT_BOOLEAN:
+		if (n == 1 && (x[0] == 't' || x[0] == 'f'))
+			return json_boolean(x[0] == 't');
+		break;
+	case CT_FLOAT:
+	case CT_DOUBLE:
+		if (sv_is_special_number(x))
+			return json_string(x);
+		if (n > 0 && (sv_is_digit(x[0]) || x[0] == '-' || x[0] == '.')) {
+			locale_t c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+			char *end = NULL;
+			double d;
+
+			if (c_loc == (locale_t)0)
+				break;
+			d = strtod_l(x, &end, c_loc);
+			freelocale(c_loc);
+			if (end == x + n && isfinite(d))
+				return json_real(d);
+		}
+		break;
+	case CT_INT:
+	case CT_LONG:
+	case CT_DATE:
+	case CT_TIME:
+	case CT_TIMESTAMP:
+	case CT_TIMESTAMPTZ: {
+		/* pgtext writes the Avro long: a zigzag varint */
+		struct buf b;
+		uint64_t z = 0;
+		json_t *j = NULL;
+
+		buf_init(&b, 0);
+		if (pgtext_to_avro(&l->e, x, n, &b, err) < 0) {
+			buf_free(&b);
+			return NULL;
+		}
+		for (size_t i = 0; i < b.len && i < 10; i++) {
+			z |= (uint64_t)(b.data[i] & 0x7f) << (7 * i);
+			if (!(b.data[i] & 0x80))
+				break;
+		}
+		j = json_integer((json_int_t)((z >> 1) ^ (~(z & 1) + 1)));
+		buf_free(&b);
+		return j;
+	}
+	default: /* numeric, text, bytea ("\x..."), uuid, json, text forms: their text is the decoded value */
+		return json_stringn(x, n);
+	}
+	sv_fail(err, &l->e, "element \"%.*s\" of the array text is not a value of the type", (int)(n > 40 ? 40 : n), x);
+	return NULL;
+}
+
+/* One level "{...}" of the literal as a JSON array, recursing into inner levels. */
+static int sv_lit_level(struct sv_lit *l, struct buf *out, struct buf *item, struct cerr *err)
+{
+	bool first = true;
+
+	sv_lit_skip(l);
+	if (l->pos >= l->n || l->s[l->pos] != '{')
+		return sv_lit_fail(l, err, "expected {");
+	if (++l->depth > SV_MAX_DIMS)
+		return sv_lit_fail(l, err, "more dimensions than PostgreSQL allows");
+	l->pos++;
+	if (buf_putc(out, '[') < 0)
+		return sv_nospace(err, l->t);
+	sv_lit_skip(l);
+	if (l->pos < l->n && l->s[l->pos] == '}') {
+		l->pos++;
+		l->depth--;
+		return buf_putc(out, ']') < 0 ? sv_nospace(err, l->t) : 0;
+	}
+	for (;;) {
+		sv_lit_skip(l);
+		if (l->pos >= l->n)
+			return sv_lit_fail(l, err, "unterminated array");
+		if (!first && buf_puts(out, ", ") < 0)
+			return sv_nospace(err, l->t);
+		first = false;
+		if (l->s[l->pos] == '{') {
+			if (sv_lit_level(l, out, item, err) < 0)
+				return -1;
+		} else {
+			bool isnull, quote;
+			json_t *v;
+			int rc;
+
+			if (sv_lit_element(l, &isnull, err) < 0)
+				return -1;
+			l->nelem++;
+			if (isnull) {
+				if (buf_puts(out, "null") < 0)
+					return sv_nospace(err, l->t);
+			} else {
+				char tname[128];
+
+				buf_reset(item);
+				v = sv_lit_value(l, err);
+				rc = v ? sv_scalar(&l->e, v, SV_MY_JSON, item, &quote, err) : -1;
+				json_decref(v);
+				if (rc < 0) {
+					sv_type_name(l->t, tname, sizeof tname);
+					return cerr_wrap(err, "%s element %zu", tname, l->nelem);
+				}
+				if (quote ? buf_putc(out, '"') < 0 || sv_json_escape(out, item->data, item->len) < 0 ||
+						    buf_putc(out, '"') < 0
+					  : buf_append(out, item->data, item->len) < 0)
+					return sv_nospace(err, l->t);
+			}
+		}
+		sv_lit_skip(l);
+		if (l->pos < l->n && l->s[l->pos] == ',') {
+			l->pos++;
+			continue;
+		}
+		if (l->pos < l->n && l->s[l->pos] == '}') {
+			l->pos++;
+			l->depth--;
+			return buf_putc(out, ']') < 0 ? sv_nospace(err, l->t) : 0;
+		}
+		return sv_lit_fail(l, err, l->pos >= l->n ? "unterminated array" : "expected , or }");
+	}
+}
+
+/* An array that travelled as its PostgreSQL text (schema/pgtext.h: more than one dimension, or explicit
+ * bounds). PostgreSQL takes the text as it is. MySQL gets nested JSON arrays with the items of a
+ * one-dimensional array; explicit bounds ("[0:1]=") are refused: a JSON array has none, and dropping them
+ * would change the value. */
+static int sv_array_text(enum sinkvalue_engine engine, const struct coltype *t, const json_t *v, struct buf *out,
+			 struct cerr *err)
+{
+	struct sv_lit l = {json_string_value(v), json_string_length(v), 0, t, *t, {0}, 0, 0};
+	struct buf item;
+	int rc;
+
+	sv_lit_skip(&l);
+	if (l.pos >= l.n || (l.s[l.pos] != '{' && l.s[l.pos] != '['))
+		return sv_expected(err, t, "an array or its PostgreSQL text \"{...}\" or \"[m:n]={...}\"", v);
+	if (engine == SINKVALUE_PG) {
+		if (memchr(l.s, '\0', l.n))
+			return sv_fail(err, t, "the array text holds a NUL character");
+		return sv_put(out, t, l.s, l.n, err);
+	}
+	if (l.s[l.pos] == '[') { /* "[m:n][m:n]=": array_out prints bounds only for a lower bound other than 1 */
+		size_t start = l.pos;
+
+		while (l.pos < l.n && l.s[l.pos] != '=')
+			l.pos++;
+		if (l.pos >= l.n)
+			return sv_lit_fail(&l, err, "expected = after the dimensions");
+		return sv_fail(err, t, "MySQL JSON cannot hold the array's explicit bounds %.*s (a JSON array has no"
+			       " lower bound; PostgreSQL's default is 1)", (int)(l.pos - start > 40 ? 40 : l.pos - start),
+			       l.s + start);
+	}
+	l.e.kind = l.e.elem = t->elem;
+	l.e.pg_oid = coltype_elem_oid(t->pg_oid);
+	buf_init(&l.elem, 0);
+	buf_init(&item, 0);
+	rc = sv_lit_level(&l, out, &item, err);
+	sv_lit_skip(&l);
+	if (rc == 0 && l.pos != l.n)
+		rc = sv_lit_fail(&l, err, "text after the closing }");
+	buf_free(&l.elem);
+	buf_free(&item);
+	return rc;
+}
+
 /* PostgreSQL: an array literal {"1",NULL,"a b"} with every element quoted, so that no element text (an
- * empty string, the word NULL, blanks, braces, commas) can be misread. MySQL: a JSON array. */
+ * empty string, the word NULL, blanks, braces, commas) can be misread. MySQL: a JSON array. A JSON string
+ * is the array's own text (sv_array_text). */
 static int sv_array(enum sinkvalue_engine engine, const struct coltype *t, const json_t *v, struct buf *out,
 		    struct cerr *err)
 {
@@ -672,6 +962,8 @@ static int sv_array(enum sinkvalue_engine engine, const struct coltype *t, const
 	size_t i;
 	int rc = -1;
 
+	if (json_is_string(v))
+		return sv_array_text(engine, t, v, out, err);
 	if (!json_is_array(v))
 		return sv_expected(err, t, "an array", v);
 	e.kind = e.elem = t->elem;
@@ -885,6 +1177,8 @@ static void sv_pg_ddl(const struct coltype *t, char *out, size_t outlen)
 
 	if (t->kind == CT_JSON || (t->kind == CT_ARRAY && t->elem == CT_JSON))
 		snprintf(out, outlen, "jsonb%s", t->kind == CT_ARRAY ? "[]" : "");
+	else if (t->kind == CT_ARRAY && t->elem == CT_TEXT_FORM) /* interval[], money[] (as text[]) */
+		snprintf(out, outlen, "%s[]", (b = sv_builtin_find(t->pg_oid, &arr)) ? b->name : "text");
 	else if (t->kind != CT_TEXT_FORM)
 		coltype_pg_name(t, out, outlen);
 	else if ((b = sv_builtin_find(t->pg_oid, &arr)))
@@ -1459,8 +1753,11 @@ static bool sv_need_ok(enum sinkvalue_engine engine, const struct sv_need *n, co
 		/* PostgreSQL arrays: an array of the element's type (a text form's own array is in its name) */
 		if (engine == SINKVALUE_PG && n->kind != NEED_TEXTFORM && d->array != n->array)
 			continue;
-		if (engine == SINKVALUE_PG && n->kind == NEED_TEXTFORM && d->array && r->cond != COND_SAME_BUILTIN &&
-		    r->cond != COND_USER_TYPE)
+		/* an array of a text form (interval[], money[]) wants an array (interval[], text[]) */
+		if (engine == SINKVALUE_PG && n->kind == NEED_TEXTFORM && n->array && !d->array)
+			continue;
+		if (engine == SINKVALUE_PG && n->kind == NEED_TEXTFORM && !n->array && d->array &&
+		    r->cond != COND_SAME_BUILTIN && r->cond != COND_USER_TYPE)
 			continue;
 		if (sv_cond_holds(engine, r->cond, n, d))
 			return true;
@@ -1482,6 +1779,7 @@ static int sv_compatible(enum sinkvalue_engine engine, const struct coltype *t, 
 		e.pg_oid = coltype_elem_oid(t->pg_oid);
 		sv_need_of(engine, &e, &n);
 		n.array = true;
+		n.builtin_array = true; /* a text form's array: the builtin's array type (interval[]) */
 	} else {
 		sv_need_of(engine, t, &n);
 	}

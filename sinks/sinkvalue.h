@@ -17,7 +17,9 @@ enum sinkvalue_engine { SINKVALUE_PG, SINKVALUE_MYSQL };
  * PostgreSQL: the type's input form ("2024-01-02 03:04:05.123456", "infinity", "NaN", "\\x0aff", array
  * literals "{\"1\",NULL,\"a b\"}" with every element quoted, "t"/"f"). MySQL: DATETIME(6) text in UTC
  * for timestamptz, "1"/"0", raw bytes for LONGBLOB (out->len counts them; they may hold NUL), JSON text for
- * arrays, DECIMAL text. v is never NULL/JSON null: callers write NULL themselves. Returns 0, or -1 with a
+ * arrays (items as docs/types.md says), DECIMAL text. An array's value is a JSON array, or a JSON string
+ * holding its PostgreSQL text when it has more dimensions or explicit bounds: PostgreSQL gets that text,
+ * MySQL nested JSON arrays (explicit bounds are an error: JSON cannot hold them). v is never NULL/JSON null: callers write NULL themselves. Returns 0, or -1 with a
  * non-retriable err that names the type ("date: MySQL DATE cannot hold infinity") when the value is not
  * one of the type's JSON forms or the engine's column type cannot hold it (NaN or infinity in MySQL), or
  * out's limit is reached; out is then as it was. Pure and reentrant: any thread. */

@@ -198,7 +198,8 @@ static void test_no_key(void **state)
 	assert_int_equal(ctest_stop(t), 0);
 }
 
-/* ---- 3. columns of types cleave does not map: carried as text, with a WARN for built-in ones ---- */
+/* ---- 3. columns carried as text: types docs/types.md lists (interval, inet, money), user types, and a
+ * built-in type cleave does not list (regclass), for which capture warns ---- */
 
 static void test_unmapped_types(void **state)
 {
@@ -209,31 +210,32 @@ static void test_unmapped_types(void **state)
 	ctest_init(t,
 	           "CREATE TYPE mood AS ENUM ('sad', 'happy');"
 	           "CREATE DOMAIN posint AS integer CHECK (VALUE > 0);"
-	           "CREATE TABLE odd (id int PRIMARY KEY, iv interval, ip inet, m money, md mood, d posint)",
+	           "CREATE TABLE odd (id int PRIMARY KEY, iv interval, ip inet, m money, md mood, d posint,"
+	           " rc regclass)",
 	           "public.odd", NULL, NULL);
 	ctest_start(t);
-	ctest_exec_and_wait(t, "INSERT INTO odd VALUES (1, '1 day 02:03:04.5', '10.1.2.3/16', 12.34, 'happy', 7);"
-	                       " INSERT INTO odd VALUES (2, NULL, NULL, NULL, NULL, NULL);"
+	ctest_exec_and_wait(t, "INSERT INTO odd VALUES (1, '1 day 02:03:04.5', '10.1.2.3/16', 12.34, 'happy', 7,"
+	                       " 'pg_class');"
+	                       " INSERT INTO odd VALUES (2, NULL, NULL, NULL, NULL, NULL, NULL);"
 	                       " UPDATE odd SET iv = '-3 mons', ip = '2001:db8::1', md = 'sad' WHERE id = 1");
 	/* money's text form follows lc_monetary: ask the server */
 	money = keep(pgtest_value(t->pg, "SELECT m::text FROM odd WHERE id = 1"));
 	row1 = testenv_fmt("{\"id\": 1, \"iv\": \"1 day 02:03:04.5\", \"ip\": \"10.1.2.3/16\", \"m\": \"%s\","
-	                   " \"md\": \"happy\", \"d\": \"7\"}",
+	                   " \"md\": \"happy\", \"d\": \"7\", \"rc\": \"pg_class\"}",
 	                   money);
 	ev = ctest_events_wait(t, "public.odd", 3, 30000);
 	assert_int_equal(ev->n, 3);
 	ctest_assert_event(&ev->v[0], 'c', "public.odd", NULL, row1);
 	ctest_assert_json(ev->v[0].key, "{\"id\": 1}");
 	ctest_assert_event(&ev->v[1], 'c', "public.odd", NULL,
-	                   "{\"id\": 2, \"iv\": null, \"ip\": null, \"m\": null, \"md\": null, \"d\": null}");
+	                   "{\"id\": 2, \"iv\": null, \"ip\": null, \"m\": null, \"md\": null, \"d\": null,"
+	                   " \"rc\": null}");
 	ctest_assert_event(&ev->v[2], 'u', "public.odd", NULL,
 	                   testenv_fmt("{\"id\": 1, \"iv\": \"-3 mons\", \"ip\": \"2001:db8::1\", \"m\": \"%s\","
-	                               " \"md\": \"sad\", \"d\": \"7\"}",
+	                               " \"md\": \"sad\", \"d\": \"7\", \"rc\": \"pg_class\"}",
 	                               money));
 	ctest_events_free(ev);
-	assert_log_line(t, "column iv", (const char *const[]){"WARN", "public.odd", NULL});
-	assert_log_line(t, "column ip", (const char *const[]){"WARN", "public.odd", NULL});
-	assert_log_line(t, "column m ", (const char *const[]){"WARN", "public.odd", NULL});
+	assert_log_line(t, "column rc", (const char *const[]){"WARN", "public.odd", "oid 2205", NULL});
 	assert_int_equal(ctest_stop(t), 0);
 }
 

@@ -26,8 +26,8 @@
 #define TYPES_BIG_LEN (1024 * 1024) /* the 1 MB text and bytea */
 
 /* Every column but id and rev is one §5 type; rev is what the update changes. nl is a numeric(p,s) wider
- * than 38 digits (an Avro decimal of more than 16 bytes). e (enum), dm (domain), iv and ip (types cleave
- * has no mapping for) travel as their text form. */
+ * than 38 digits (an Avro decimal of more than 16 bytes). e (enum), dm (domain), iv and ip (built-in types
+ * carried as text, docs/types.md) travel as their text form. */
 static const char types_ddl[] =
 	"CREATE TYPE mood AS ENUM ('sad', 'happy'); CREATE DOMAIN posint AS integer CHECK (VALUE > 0);"
 	" CREATE TABLE types (id integer PRIMARY KEY, rev integer NOT NULL DEFAULT 0, b boolean, i2 smallint,"

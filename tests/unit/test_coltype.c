@@ -169,12 +169,49 @@ static void test_time_precision(void **state)
 	assert_name(1183, -1, "time[]");
 }
 
+/* Built-in types carried as their text form (docs/types.md): known, and their arrays are arrays of the
+ * text; box[] (elements separated by ';') is carried whole. */
+static void test_text_forms(void **state)
+{
+	static const uint32_t text_forms[] = {
+		1186 /* interval */, 869 /* inet */, 650 /* cidr */, 829 /* macaddr */, 774 /* macaddr8 */,
+		790 /* money */, 1560 /* bit */, 1562 /* varbit */, 142 /* xml */, 3614 /* tsvector */,
+		3615 /* tsquery */, 1266 /* timetz */, 3904 /* int4range */, 3910 /* tstzrange */,
+		4451 /* int4multirange */, 600 /* point */, 18 /* "char" */, 19 /* name */, 26 /* oid */,
+	};
+	struct coltype t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof text_forms / sizeof text_forms[0]; i++) {
+		t = ct(text_forms[i], -1);
+		assert_int_equal(t.kind, CT_TEXT_FORM);
+		assert_true(t.known);
+	}
+	t = ct(1187, -1); /* interval[] */
+	assert_int_equal(t.kind, CT_ARRAY);
+	assert_int_equal(t.elem, CT_TEXT_FORM);
+	assert_true(t.known);
+	assert_int_equal(coltype_elem_oid(1187), 1186);
+	t = ct(1020, -1); /* box[] */
+	assert_int_equal(t.kind, CT_TEXT_FORM);
+	assert_true(t.known);
+	assert_name(1186, -1, "interval");
+	assert_name(1187, -1, "interval[]");
+	assert_name(1560, 5, "bit(5)");
+	assert_name(1563, 8, "bit varying(8)[]");
+	assert_name(1562, -1, "bit varying");
+	assert_name(1266, 3, "time(3) with time zone");
+	assert_name(1266, -1, "time with time zone");
+	assert_name(3614, -1, "tsvector");
+	assert_name(1020, -1, "box[]");
+}
+
 /* Built-in types cleave does not map are text with known = false; user types are text, known. */
 static void test_unmapped(void **state)
 {
 	static const uint32_t builtin_unmapped[] = {
-		1186 /* interval */, 869 /* inet */, 790 /* money */, 142 /* xml */, 1187 /* _interval */,
-		18 /* "char" */, 19 /* name */, 26 /* oid */, 1266 /* timetz */, 3614 /* tsvector */, 0, 16383,
+		27 /* tid */, 28 /* xid */, 22 /* int2vector */, 1033 /* aclitem */, 1034 /* _aclitem */,
+		2205 /* regclass */, 24 /* regproc */, 0, 16383,
 	};
 	struct coltype t;
 	char name[64];
@@ -196,7 +233,7 @@ static void test_unmapped(void **state)
 	assert_int_equal(t.pg_typmod, 12);
 	assert_int_equal(t.maxlen, -1);
 
-	assert_name(1186, -1, "oid 1186");
+	assert_name(27, -1, "oid 27");
 	assert_name(70000, -1, "oid 70000");
 	t = ct(4000000000u, -1);
 	coltype_pg_name(&t, name, sizeof name);
@@ -224,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_numeric),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_time_precision),
+		cmocka_unit_test(test_text_forms),
 		cmocka_unit_test(test_unmapped),
 		cmocka_unit_test(test_name_buffer),
 	};

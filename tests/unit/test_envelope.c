@@ -291,7 +291,9 @@ static void test_schema_all_types(void **state)
 		json_assert_equal(json_array_get(u, 1), want[i].type);
 		assert_string_equal(json_string_value(json_object_get(f, "cleave.column")), want[i].name);
 		assert_true(json_is_null(json_object_get(f, "default")));
-		if (strcmp(want[i].name, "dec") == 0 || strcmp(want[i].name, "big") == 0) {
+		/* decimals (NaN) and arrays (more dimensions, explicit bounds) have a string branch */
+		if (strcmp(want[i].name, "dec") == 0 || strcmp(want[i].name, "big") == 0 ||
+		    strcmp(want[i].name, "ia") == 0 || strcmp(want[i].name, "ta") == 0) {
 			assert_int_equal(json_array_size(u), 4);
 			json_assert_equal(json_array_get(u, 2), "\"string\"");
 		} else {
@@ -393,7 +395,7 @@ static void test_schema_id_stable_and_changes(void **state)
 
 static void test_schema_no_key_no_columns_pg_catalog(void **state)
 {
-	static const struct col cols[] = {{"x", TEXTOID, -1, false}, {"y", 16400, -1, false}, {"z", 600, -1, false}};
+	static const struct col cols[] = {{"x", TEXTOID, -1, false}, {"y", 16400, -1, false}, {"z", 27, -1, false}};
 	struct table_schema *ts = must_schema("cdc", "", "weird", cols, 3);
 	struct cerr err = {0};
 	struct pgo_value vals[3];
@@ -405,17 +407,17 @@ static void test_schema_no_key_no_columns_pg_catalog(void **state)
 	assert_int_equal(ts->nkeys, 0);
 	assert_null(ts->key_json);
 	assert_string_equal(ts->nspname, "pg_catalog");
-	/* 16400: a user type (known, text form); 600 (point): built in but unmapped */
+	/* 16400: a user type (known, text form); 27 (tid): built in but unmapped */
 	assert_int_equal(ts->nunknown, 1);
 	vals[0] = T("a");
 	vals[1] = T("happy");
-	vals[2] = T("(1,2)");
+	vals[2] = T("(0,1)");
 	buf_init(&b, 0);
 	assert_int_equal(envelope_encode_key(ts, &tup, &b, &err), -1);
 	assert_non_null(strstr(err.msg, "pg_catalog.weird"));
 	buf_free(&b);
 	j = roundtrip(ts, 'c', NULL, &tup);
-	json_assert_equal(json_object_get(j, "after"), "{\"x\":\"a\",\"y\":\"happy\",\"z\":\"(1,2)\"}");
+	json_assert_equal(json_object_get(j, "after"), "{\"x\":\"a\",\"y\":\"happy\",\"z\":\"(0,1)\"}");
 	json_assert_equal(json_object_get(j, "source"),
 	                  "{\"name\":\"cdc\",\"db\":\"shop\",\"schema\":\"pg_catalog\",\"table\":\"weird\","
 	                  "\"txId\":7421,\"lsn\":97500059720,\"commit_lsn\":97500059904,\"seq\":3,"

@@ -820,9 +820,13 @@ static void test_array_malformed(void **state)
 	BAD(t, "{,}", "empty unquoted element");
 	BAD(t, "{1,}", "empty unquoted element");
 	OK(t, "{ }", 0x00);
-	BAD(t, "{{1,2},{3,4}}", "multi-dimensional arrays are not supported");
+	/* more dimensions or explicit bounds: the text, for the union's string branch */
+	SPECIAL_STR(t, "{{1,2},{3,4}}");
+	SPECIAL_STR(t, "{ {1}}");
+	SPECIAL_STR(t, "[2:3]={1,2}");
+	SPECIAL_STR(t, "[0:1][1:1]={{1},{2}}");
+	SPECIAL_STR(s, "{{\"a b\",NULL},{\"\",\"{x}\"}}");
 	BAD(t, "{1,{2}}", "multi-dimensional arrays are not supported");
-	BAD(t, "[2:3]={1,2}", "arrays with explicit bounds ([lower:upper]={...}) are not supported");
 	BAD(t, "{1}x", "text after the closing }");
 	BAD(t, "{1,2}}", "text after the closing }");
 	BAD(t, "{1 2}", "element 1 of integer[]");

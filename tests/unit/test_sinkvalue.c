@@ -406,7 +406,10 @@ static void test_array_pg(void **state)
 	PG_OK(tm, J("[86400000000]"), "{\"24:00:00.000000\"}");
 	PG_OK(js, J("[\"{\\\"a\\\": [1, \\\"b\\\\\\\\c\\\"]}\"]"), "{\"{\\\"a\\\": [1, \\\"b\\\\\\\\c\\\"]}\"}");
 	PG_OK(uu, J("[\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\"]"), "{\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\"}");
-	PG_BAD(i4, S("{1,2}"), "integer[]: expected an array, got a string \"{1,2}\"");
+	/* more dimensions or explicit bounds: the array's own text, which PostgreSQL reads */
+	PG_OK(i4, S("{{1,2},{3,NULL}}"), "{{1,2},{3,NULL}}");
+	PG_OK(i4, S("[0:1]={5,6}"), "[0:1]={5,6}");
+	PG_BAD(i4, S("1,2"), "integer[]: expected an array or its PostgreSQL text");
 	PG_BAD(i4, J("[1, \"x\"]"), "integer[] item 2: integer: expected an integer, got a string \"x\"");
 	PG_BAD(i4, J("[[1]]"), "integer[] item 1: integer: expected an integer, got an array");
 	PG_BAD(i2, J("[1, 40000]"), "smallint[] item 2: smallint: 40000 is out of range");
@@ -441,8 +444,9 @@ static void test_array_mysql(void **state)
 	MY_OK(dt, J("[0, 2147483647, -2147483648, -735160, 2932897, null]"),
 	      "[\"1970-01-01\", \"infinity\", \"-infinity\", \"0044-03-15 BC\", \"10000-01-01\", null]");
 	MY_OK(ts, J("[1704164645123456, 9223372036854775807]"), "[\"2024-01-02 03:04:05.123456\", \"infinity\"]");
-	MY_OK(tz, J("[0]"), "[\"1970-01-01 00:00:00.000000\"]");
-	MY_OK(tm, J("[0, 86400000000]"), "[\"00:00:00.000000\", \"24:00:00.000000\"]");
+	/* items that are no JSON numbers are PostgreSQL's text of the element */
+	MY_OK(tz, J("[0, 1500000]"), "[\"1970-01-01 00:00:00+00\", \"1970-01-01 00:00:01.5+00\"]");
+	MY_OK(tm, J("[0, 86400000000, 45296789000]"), "[\"00:00:00\", \"24:00:00\", \"12:34:56.789\"]");
 	MY_OK(ba, J("[\"\\\\x00ff\", \"\\\\x\"]"), "[\"\\\\x00ff\", \"\\\\x\"]");
 	/* json items are JSON values, not strings */
 	MY_OK(js, J("[\"{\\\"a\\\": 1}\", \"[1, 2]\", \"\\\"s\\\"\", null]"), "[{\"a\": 1}, [1, 2], \"s\", null]");
@@ -451,6 +455,53 @@ static void test_array_mysql(void **state)
 	MY_BAD(i4, J("[1, 2.5]"), "integer[] item 2: integer: expected an integer, got the number 2.5");
 	MY_BAD(txt, J("[\"ok\", 3]"), "text[] item 2: text: expected a string, got the integer 3");
 	MY_BAD(dt, J("[\"1970-01-01\"]"), "date[] item 1: date: expected days since 1970-01-01");
+}
+
+/* Arrays with more dimensions or explicit bounds arrive as their PostgreSQL text: MySQL gets nested JSON
+ * arrays with the items of a one-dimensional array, and refuses explicit bounds. */
+static void test_array_text_mysql(void **state)
+{
+	struct coltype i4 = T(1007, -1), i2 = T(1005, -1), txt = T(1009, -1), ba = T(1001, -1), bo = T(1000, -1);
+	struct coltype f4 = T(1021, -1), n52 = T(1231, NUMTM(5, 2)), dt = T(1182, -1), tz = T(1185, -1);
+	struct coltype tm = T(1183, -1), js = T(3807, -1), iv = T(1187, -1), ch = T(1014, LENTM(3));
+
+	(void)state;
+	MY_OK(i4, S("{{1,2},{3,NULL}}"), "[[1, 2], [3, null]]");
+	MY_OK(i4, S(" { { 1 } , { -2 } } "), "[[1], [-2]]");
+	/* a lower bound other than 1: JSON arrays have none, and dropping it would change the value */
+	MY_BAD(i4, S("[0:1]={5,6}"), "integer[]: MySQL JSON cannot hold the array's explicit bounds [0:1]");
+	MY_BAD(i4, S("[0:1][2:2]={{5},{6}}"), "explicit bounds [0:1][2:2]");
+	MY_OK(i2, S("{{{1}},{{2}}}"), "[[[1]], [[2]]]");
+	MY_OK(txt, S("{{\"a b\",NULL},{\"\",\"q\\\"\\\\\"},{\"NULL\",x}}"),
+	      "[[\"a b\", null], [\"\", \"q\\\"\\\\\"], [\"NULL\", \"x\"]]");
+	MY_OK(txt, S("{{ a b ,c}}"), "[[\"a b\", \"c\"]]");
+	MY_OK(txt, S("{{\"\"}}"), "[[\"\"]]");
+	MY_BAD(i4, S("{{\"\"}}"), "integer[] element 1");
+	MY_OK(ba, S("{{\"\\\\x01\"},{\"\\\\x\"}}"), "[[\"\\\\x01\"], [\"\\\\x\"]]");
+	MY_OK(bo, S("{{t},{f}}"), "[[true], [false]]");
+	MY_OK(f4, S("{{NaN,1.5},{-Infinity,3.14}}"), "[[\"NaN\", 1.5], [\"-Infinity\", 3.14]]");
+	MY_OK(n52, S("{{1.50,NaN}}"), "[[\"1.50\", \"NaN\"]]");
+	MY_OK(dt, S("{{2024-02-29,infinity},{\"0044-03-15 BC\",NULL}}"),
+	      "[[\"2024-02-29\", \"infinity\"], [\"0044-03-15 BC\", null]]");
+	MY_OK(tz, S("{{\"2024-01-01 00:00:00.5+00\",-infinity}}"), "[[\"2024-01-01 00:00:00.5+00\", \"-infinity\"]]");
+	MY_OK(tm, S("{{12:00:00},{24:00:00}}"), "[[\"12:00:00\"], [\"24:00:00\"]]");
+	MY_OK(js, S("{{\"{\\\"a\\\": 1}\",null}}"), "[[{\"a\": 1}, null]]");
+	MY_OK(iv, S("{{\"1 day\"},{\"-00:00:01\"}}"), "[[\"1 day\"], [\"-00:00:01\"]]");
+	MY_OK(ch, S("{{\"a  \",bc }}"), "[[\"a  \", \"bc\"]]");
+	MY_BAD(i4, S("{{1,x}}"), "integer[]");
+	MY_BAD(i2, S("{{1,40000}}"), "out of range");
+	MY_BAD(bo, S("{{yes}}"), "boolean");
+	MY_BAD(f4, S("{{1e99}}"), "real");
+	MY_BAD(n52, S("{{1.5x}}"), "numeric(5,2)");
+	MY_BAD(dt, S("{{2023-02-29}}"), "no such date");
+	MY_BAD(i4, S("{{1,2}"), "unterminated array");
+	MY_BAD(i4, S("{{1,2}}x"), "text after the closing }");
+	MY_BAD(i4, S("{{1 2}}"), "integer");
+	MY_BAD(i4, S("[0:1]{1,2}"), "expected = after the dimensions");
+	MY_BAD(i4, S("{{{{{{{1}}}}}}}"), "more dimensions than PostgreSQL allows");
+	MY_BAD(txt, S("{{a\"b}}"), "a quote or brace inside an unquoted element");
+	MY_BAD(txt, S("{{,}}"), "an empty unquoted element");
+	MY_BAD(i4, S("x"), "expected an array or its PostgreSQL text");
 }
 
 /* ---- buffers ---- */
@@ -543,13 +594,19 @@ static const struct ddl_case ddl_cases[] = {
 	{1185, -1, "timestamp with time zone[]", "timestamp with time zone[]", "JSON", "VARCHAR(255)" U},
 	{1001, -1, "bytea[]", "bytea[]", "JSON", "VARCHAR(255)" U},
 	{1186, -1, "interval", "interval", "LONGTEXT" U, "VARCHAR(255)" U},
-	{1187, -1, "interval[]", "interval[]", "LONGTEXT" U, "VARCHAR(255)" U},
+	{1187, -1, "interval[]", "interval[]", "JSON", "VARCHAR(255)" U},
 	{869, -1, "inet", "inet", "LONGTEXT" U, "VARCHAR(255)" U},
 	{1266, 3, "time with time zone", "time with time zone", "LONGTEXT" U, "VARCHAR(255)" U},
-	{1563, 8, "bit varying[]", "bit varying[]", "LONGTEXT" U, "VARCHAR(255)" U},
+	{1563, 8, "bit varying[]", "bit varying[]", "JSON", "VARCHAR(255)" U},
+	{1560, 5, "bit varying", "bit varying", "LONGTEXT" U, "VARCHAR(255)" U}, /* holds every bit(n) */
+	{791, -1, "text[]", "text[]", "JSON", "VARCHAR(255)" U},                    /* money[] */
+	{3614, -1, "tsvector", "tsvector", "LONGTEXT" U, "VARCHAR(255)" U},
+	{1020, -1, "box[]", "box[]", "LONGTEXT" U, "VARCHAR(255)" U}, /* carried whole: ';' between items */
+	{16501, -1, "text", "text", "LONGTEXT" U, "VARCHAR(255)" U},  /* an array of a user type */
 	{3910, -1, "tstzrange", "tstzrange", "LONGTEXT" U, "VARCHAR(255)" U},
 	{790, -1, "text", "text", "LONGTEXT" U, "VARCHAR(255)" U}, /* money: its text depends on lc_monetary */
-	{600, -1, "text", "text", "LONGTEXT" U, "VARCHAR(255)" U}, /* point: not mapped */
+	{600, -1, "point", "point", "LONGTEXT" U, "VARCHAR(255)" U},
+	{27, -1, "text", "text", "LONGTEXT" U, "VARCHAR(255)" U}, /* tid: not mapped */
 	{16500, -1, "text", "text", "LONGTEXT" U, "VARCHAR(255)" U}, /* a user enum or domain */
 };
 
@@ -738,7 +795,14 @@ static const struct compat_case compat_pg[] = {
 	{1186, -1, "inet", 0},
 	{1187, -1, "interval[]", 1},
 	{1187, -1, "interval", 0},
-	{1187, -1, "text", 1},
+	{1187, -1, "text", 0},
+	{1187, -1, "text[]", 1},
+	{1187, -1, "interval(3)[]", 0},
+	{791, -1, "text[]", 1},
+	{791, -1, "money[]", 0},
+	{1561, -1, "bit varying[]", 1},
+	{1020, -1, "box[]", 1},
+	{1020, -1, "text", 1},
 	{1266, -1, "time with time zone", 1},
 	{16500, -1, "mood", 1},
 	{16500, -1, "public.mood", 1},
@@ -948,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_timestamp),
 		cmocka_unit_test(test_array_pg),
 		cmocka_unit_test(test_array_mysql),
+		cmocka_unit_test(test_array_text_mysql),
 		cmocka_unit_test(test_output_buffer),
 		cmocka_unit_test(test_ddl),
 		cmocka_unit_test(test_ddl_is_compatible),
