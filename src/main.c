@@ -13,6 +13,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{"capture", cmd_capture, "stream the source PostgreSQL into Kafka until SIGINT/SIGTERM"},
 	{"sink", cmd_sink, "apply the events of one sink's mappings to its database"},
+	{"reconcile", cmd_reconcile, "compare a sink's target tables with the source; report drift, or repair it"},
 	{"check", cmd_check, "validate the config and try every connection"},
 	{"events", cmd_events, "print the events of one table's topic, decoded, as JSON lines"},
 	{"version", cmd_version, "print the version of cleave and of the libraries it uses"},
