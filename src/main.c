@@ -13,6 +13,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{"capture", cmd_capture, "stream the source PostgreSQL into Kafka until SIGINT/SIGTERM"},
 	{"sink", cmd_sink, "apply the events of one sink's mappings to its database"},
+	{"reconcile", cmd_reconcile, "compare a sink's target tables with the source; report drift, or repair it"},
 	{"status", cmd_status, "show the slot's retained WAL and each sink's lag and applied position"},
 	{"check", cmd_check, "validate the config and try every connection"},
 	{"events", cmd_events, "print the events of one table's topic, decoded, as JSON lines"},

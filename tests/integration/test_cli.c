@@ -116,12 +116,15 @@ static void test_help(void **state)
 	(void)state;
 	expect(ARGS("--help"), 0, WANT("usage: cleave <command>", "capture", "check", "events", "version", "--config"));
 	expect(ARGS("-h"), 0, WANT("usage: cleave <command>"));
+	expect(ARGS("--help"), 0, WANT("reconcile"));
 	expect(ARGS("capture", "--help"), 0, WANT("usage: cleave capture", "-c, --config FILE", "Exit status"));
 	expect(ARGS("capture", "-h"), 0, WANT("usage: cleave capture"));
 	expect(ARGS("check", "--help"), 0, WANT("usage: cleave check", "-c, --config FILE", "Exit status"));
 	expect(ARGS("check", "-h"), 0, WANT("usage: cleave check"));
 	expect(ARGS("version", "--help"), 0, WANT("usage: cleave version"));
 	expect(ARGS("events", "--help"), 0, WANT("usage: cleave events", "--table", "--limit"));
+	expect(ARGS("reconcile", "--help"), 0,
+	       WANT("usage: cleave reconcile", "--sink NAME", "--repair", "--dry-run", "--json", "Exit status"));
 }
 
 static void test_usage_errors(void **state)
@@ -142,6 +145,11 @@ static void test_usage_errors(void **state)
 	/* a config file that is not there is a config error */
 	expect(ARGS("check", "-c", "/nonexistent/cleave.yaml"), 2, WANT("/nonexistent/cleave.yaml"));
 	expect(ARGS("capture", "--config", "/nonexistent/cleave.yaml"), 2, WANT("/nonexistent/cleave.yaml"));
+	/* reconcile: --sink is required, --dry-run only with --repair, numbers are checked */
+	expect(ARGS("reconcile"), 2, WANT("--sink NAME is required", "usage: cleave reconcile"));
+	expect(ARGS("reconcile", "--sink", "x", "--dry-run"), 2, WANT("--dry-run needs --repair"));
+	expect(ARGS("reconcile", "--sink", "x", "--timeout", "soon"), 2, WANT("--timeout", "soon"));
+	expect(ARGS("reconcile", "--sink", "x", "-c", "/nonexistent/cleave.yaml"), 2, WANT("/nonexistent/cleave.yaml"));
 }
 
 /* `cleave version` takes no arguments, like the other commands it rejects a stray one */

@@ -1,0 +1,62 @@
+/* canon.h: the canonical text of a column value, as an SQL expression each engine evaluates itself, so that
+ * reconcile can hash rows inside both databases and equal data gives byte-identical text on both sides:
+ * the source PostgreSQL and the target PostgreSQL or MySQL/MariaDB (whose column types follow
+ * sinks/sinkvalue.c). Pure: builds SQL text only; docs/reconcile.md lists the forms.
+ *
+ * Canonical forms (MySQL target; a PostgreSQL target uses PostgreSQL's own text on both sides, with the
+ * session settings of canon_pg_session, json as jsonb):
+ *   boolean "1"/"0"; integers decimal digits; real/double: the shortest round-trip digits written as
+ *   [-]DIGITS "e" EXP meaning 0.DIGITS x 10^EXP ("0" for zero, so -0 = 0); numeric: its text at the
+ *   column's scale; char(n): without trailing blanks; bytea: lowercase hex; date "YYYY-MM-DD"; time
+ *   "HH:MM:SS.ffffff"; timestamp and timestamptz (in UTC) "YYYY-MM-DD HH:MM:SS.ffffff"; uuid, text and
+ *   text forms: the text; json: the text the sink writes (PostgreSQL's own text of the value); arrays:
+ *   the JSON text the sink writes ("[1, null, 3]", numerics and times as JSON strings).
+ * json and arrays into MySQL can have equal values with different texts (a target row written by
+ * something else): canon_json_compare says to compare those columns as parsed JSON when two rows' hashes
+ * differ (reconcile/driver.c). */
+#ifndef CLEAVE_CANON_H
+#define CLEAVE_CANON_H
+
+#include <stdbool.h>
+
+#include "common/buf.h"
+#include "schema/coltype.h"
+#include "sinks/sinkvalue.h"
+
+/* How a key column is compared in range predicates, the same way on both engines. */
+enum canon_key_class {
+	CANON_KEY_INT,   /* smallint, integer, bigint: numerically, on the column itself (indexes apply) */
+	CANON_KEY_TEXT,  /* text, varchar, uuid: the text bytewise (PostgreSQL COLLATE "C", MySQL BINARY) */
+	CANON_KEY_CANON, /* any other type: its canonical text, bytewise */
+};
+
+enum canon_key_class canon_key_class(const struct coltype *t);
+
+/* Which side an expression is for: the source is always PostgreSQL. */
+enum canon_side { CANON_SOURCE, CANON_TARGET };
+
+/* Appends the SQL expression giving the canonical text (or NULL for NULL) of column `qcol` (already quoted
+ * for the side's engine) of type t, for a target of engine `target`, on `side`. Returns 0 or -1 (out's
+ * limit). */
+int canon_expr(enum sinkvalue_engine target, enum canon_side side, const struct coltype *t, const char *qcol,
+               struct buf *out);
+
+/* PostgreSQL on both sides: the value (of column qcol) that goes into hash_record_extended(), which hashes
+ * the binary values without making text (fast): json as jsonb (the target's type), text forms as text
+ * (a user enum becomes text in the target); everything else as it is (equal values of the same or a
+ * compatible type hash alike: int4/int8, float4/float8, text/varchar). */
+int canon_pg_hash_value(const struct coltype *t, const char *qcol, struct buf *out);
+
+/* Whether two canonical texts of this column that differ may still be equal values (json and arrays in a
+ * MySQL target; json in PostgreSQL is compared as jsonb text, which is canonical): compare parsed. */
+bool canon_json_compare(enum sinkvalue_engine target, const struct coltype *t);
+
+/* Appends the identifier quoted for the engine: "a""b" (PostgreSQL) or `a``b` (MySQL). */
+int canon_quote_ident(enum sinkvalue_engine engine, const char *name, struct buf *out);
+
+/* The statements reconcile runs on every PostgreSQL connection (source and target) first, so the texts
+ * of values (dates, floats, bytea, intervals) do not depend on the server's defaults; they are also what
+ * schema/pgtext.h expects. */
+extern const char canon_pg_session[];
+
+#endif

@@ -1,0 +1,261 @@
+/* test_reconcile.c: `cleave reconcile` against a running pipeline (capture, mock Kafka, sinks into a
+ * PostgreSQL and a MariaDB target), run as a process and read through --json:
+ * - no false drift: identical data in every type of SPEC.md §5 (and PostgreSQL-only values: NaN, infinity,
+ *   BC dates) reconciles to 0 on both engines, also with a MariaDB JSON value rewritten with another key
+ *   order and spacing;
+ * - injected drift of each kind in the targets (a row deleted, an extra row, one changed value per type,
+ *   NULL versus '', a changed key) is reported exactly: counts and keys, nothing else;
+ * - --repair --dry-run changes nothing; --repair then reconcile is clean; the sinks keep applying after it.
+ * test_reconcile_lag.c covers replication lag. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/reconciletest.h"
+#include "tests/support/sinktest.h"
+#include "tests/support/testenv.h"
+
+#define WAIT_MS 90000
+
+#define COLS "id, b, i2, i4, i8, f4, f8, n12, n, t, vc, ch, by, d, tm, ts, tstz, u, j, jb, ia, ta"
+#define TYPES_DDL                                                                                              \
+	"(id integer PRIMARY KEY, b boolean, i2 smallint, i4 integer, i8 bigint, f4 real,"                           \
+	" f8 double precision, n12 numeric(12,3), n numeric, t text, vc varchar(20), ch char(5), by bytea, d date," \
+	" tm time, ts timestamp, tstz timestamptz, u uuid, j json, jb jsonb, ia integer[], ta text[],"        \
+	" ba boolean[], fa double precision[])"
+
+/* arrs: arrays whose MySQL JSON items are strings (sinkvalue.c), which tests/support/sinktest.c cannot
+ * compare: reconcile alone checks them. */
+static const char *const setup_sql = "CREATE TABLE types " TYPES_DDL "; CREATE TABLE pgonly " TYPES_DDL ";"
+                                     "CREATE TABLE arrs (id integer PRIMARY KEY, na numeric(6,2)[], tsa timestamptz[],"
+                                     " da date[], xa bytea[])";
+
+/* Rows every target holds (as test_sink_types.c), then rows 100..120 (copies of row 1: one value of one
+ * column each is changed below). Arrays of numerics, timestamps, booleans and floats: MariaDB holds them as the
+ * JSON the sink writes. */
+static const char *const rows_sql =
+	"INSERT INTO types (" COLS ") VALUES"
+	" (1, true, 42, 123456, 1234567890123, 3.14, 2.718281828459045, 12345.678,"
+	"  '3.14159265358979323846264338327950288419716939937510',"
+	"  E'h\\u00e9llo w\\u00f6rld \\u2713 \\U0001F600 tab\\t newline\\n quote '' backslash \\\\ end',"
+	"  'varchar ü', 'ab', '\\x00ff10', '2024-02-29', '12:34:56.789012', '2024-02-29 12:34:56.789012',"
+	"  '2024-02-29 12:34:56.789012+05:30', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',"
+	"  '{\"k\": [1, 2.5, \"x\"], \"n\": null, \"s\": \"\\u00e9\"}', '{\"b\": {\"c\": true}, \"a\": 1}',"
+	"  '{1,NULL,3}', '{\"a\",\"b c\",NULL,\"d\\\"e\",\"\"}'),"
+	" (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	"  NULL, NULL, NULL, NULL),"
+	" (3, false, 0, 0, 0, 0, 0, 0, 0, '', '', '', '\\x', '2000-01-01', '00:00:00', '2000-01-01 00:00:00',"
+	"  '2000-01-01 00:00:00+00', '00000000-0000-0000-0000-000000000000', '\"\"', '{}', '{}', '{\"\"}'),"
+	" (4, false, -32768, -2147483648, -9223372036854775808, -3.4028235e38, -1.7976931348623157e308,"
+	"  -999999999.999, '-123456789012345678901234567890.123456789012345678901234567890', 'a', 'b', 'c',"
+	"  '\\x00', '1000-01-01', '00:00:00', '1000-01-01 00:00:00', '1000-01-01 00:00:00+00',"
+	"  '00000000-0000-0000-0000-000000000001', '[]', '[]', '{-2147483648,NULL}', '{NULL}'),"
+	" (5, true, 32767, 2147483647, 9223372036854775807, 3.4028235e38, 1.7976931348623157e308, 999999999.999,"
+	"  '1e130', 'z', '12345678901234567890', 'abcde', '\\xffffffff', '9999-12-31', '23:59:59.999999',"
+	"  '9999-12-31 23:59:59.999999', '9999-12-31 23:59:59.999999+00', 'ffffffff-ffff-ffff-ffff-ffffffffffff',"
+	"  '12345678901234567890', '1e300', '{2147483647}', '{\"ü€😀\"}'),"
+	" (6, true, 6, 6, 6, 6, 6, 6, 6, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 32768) g), 'big',"
+	"  'big', (SELECT decode(string_agg(md5(g::text), ''), 'hex') FROM generate_series(1, 32768) g),"
+	"  '2024-01-01', '01:02:03', '2024-01-01 01:02:03', '2024-01-01 01:02:03+00',"
+	"  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a16', '{}', '{}', '{}', '{}'),"
+	" (7, true, -1, -1, -1, 1.4e-45, 4.9406564584124654e-324, 0.001, '0.000000000000000000000000000000000001',"
+	"  ' ', ' x ', ' ', '\\x20', '1970-01-01', '24:00:00', '1970-01-01 00:00:00.000001',"
+	"  '1969-12-31 23:59:59.999999+00', '12345678-1234-1234-1234-123456789abc', 'null', '0', '{0}', '{\" \"}'),"
+	" (19, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'NaN', 'n NaN', NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	"  NULL, NULL, NULL, NULL, NULL),"
+	" (20, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '-Infinity', 'n -infinity', NULL, NULL, NULL, NULL, NULL,"
+	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL);"
+	"UPDATE types SET ba = '{t,f,NULL}', fa = '{1.5,-0.25,1e300,NULL}' WHERE id = 1;"
+	"UPDATE types SET ba = '{}', fa = '{}' WHERE id = 3;"
+	"INSERT INTO types SELECT 100 + g, b, i2, i4, i8, f4, f8, n12, n, t, vc, ch, by, d, tm, ts, tstz, u, j, jb, ia,"
+	" ta, ba, fa FROM types, generate_series(0, 22) g WHERE id = 1;"
+	"INSERT INTO arrs VALUES (1, '{1.50,NULL,-2.25}', '{\"2024-01-02 03:04:05.123456+00\",NULL}',"
+	" '{2024-02-29,NULL}', '{\"\\\\x00ff\",NULL}'), (2, NULL, NULL, NULL, NULL), (3, '{}', '{}', '{}', '{}');"
+	"INSERT INTO arrs SELECT g, na, tsa, da, xa FROM arrs, generate_series(4, 7) g WHERE id = 1;"
+	/* values only PostgreSQL holds */
+	"INSERT INTO pgonly (id, f4, f8, n12, d, ts, tstz, t) VALUES (10, 'NaN', 'Infinity', 'NaN', 'infinity',"
+	" '-infinity', 'infinity', 'specials'), (11, '-Infinity', 'NaN', NULL, '0044-03-15 BC',"
+	" '0001-01-01 00:00:00 BC', '-infinity', ''), (12, '-0', '-0', 0, '-infinity', 'infinity', NULL, NULL)";
+
+static const char *const sinks_yaml = "sinks:\n"
+                                      "  - name: rc_pg\n"
+                                      "    type: postgres\n"
+                                      "    dsn: \"${PG_TARGET_DSN}\"\n"
+                                      "    create_tables: true\n"
+                                      "    batch_ms: 50\n"
+                                      "    mappings:\n"
+                                      "      - source: public.types\n"
+                                      "      - source: public.arrs\n"
+                                      "      - source: public.pgonly\n"
+                                      "  - name: rc_my\n"
+                                      "    type: mysql\n"
+                                      "    dsn: \"${MYSQL_TARGET_DSN}\"\n"
+                                      "    create_tables: true\n"
+                                      "    batch_ms: 50\n"
+                                      "    mappings:\n"
+                                      "      - source: public.types\n"
+                                      "      - source: public.arrs\n";
+
+/* One changed value per column: rows 100 + i, column i (b .. fa), per engine. */
+static const char *const pg_changes[] = {
+	"b = NOT b", "i2 = i2 + 1", "i4 = i4 + 1", "i8 = i8 + 1", "f4 = f4 + 1", "f8 = f8 + 1", "n12 = n12 + 1",
+	"n = n + 1", "t = t || 'x'", "vc = vc || 'x'", "ch = 'zz'", "by = '\\x01'", "d = d + 1",
+	"tm = tm + interval '1 second'", "ts = ts + interval '1 microsecond'", "tstz = tstz + interval '1 hour'",
+	"u = '11111111-1111-1111-1111-111111111111'", "j = '{\"changed\": 1}'", "jb = '{\"changed\": 1}'",
+	"ia = '{9}'", "ta = '{z}'", "ba = '{t}'", "fa = '{2.5}'",
+};
+static const char *const my_changes[] = {
+	"b = 1 - b", "i2 = i2 + 1", "i4 = i4 + 1", "i8 = i8 + 1", "f4 = f4 + 1", "f8 = f8 + 1", "n12 = n12 + 1",
+	"n = '42'", "t = CONCAT(t, 'x')", "vc = CONCAT(vc, 'x')", "ch = 'zz'", "`by` = X'01'",
+	"d = d + INTERVAL 1 DAY", "tm = ADDTIME(tm, '00:00:01')", "ts = ts + INTERVAL 1 MICROSECOND",
+	"tstz = tstz + INTERVAL 1 HOUR", "u = '11111111-1111-1111-1111-111111111111'", "j = '{\"changed\": 1}'",
+	"jb = '{\"changed\": 1}'", "ia = '[9]'", "ta = '[\"z\"]'", "ba = '[true]'", "fa = '[2.5]'",
+};
+#define NCHANGES (sizeof pg_changes / sizeof pg_changes[0])
+
+static void inject_drift(struct stest *t, enum stest_engine e)
+{
+	if (e == STEST_PG) {
+		pgtest_exec(t->pg, "DELETE FROM types WHERE id = 2;"
+		                   "INSERT INTO types (id, t) VALUES (999, 'extra');"
+		                   "UPDATE types SET t = NULL WHERE id = 3;" /* '' in the source */
+		                   "UPDATE types SET vc = '' WHERE id = 20;" /* NULL in the source */
+		                   "UPDATE types SET id = 1005 WHERE id = 5");
+		for (size_t i = 0; i < NCHANGES; i++)
+			pgtest_exec(t->pg, "UPDATE types SET %s WHERE id = %zu", pg_changes[i], 100 + i);
+		pgtest_exec(t->pg, "UPDATE arrs SET na = '{9.99}' WHERE id = 4; UPDATE arrs SET tsa = '{}' WHERE id = 5;"
+		                   "UPDATE arrs SET da = '{2024-03-01}' WHERE id = 6; UPDATE arrs SET xa = NULL WHERE id = 7");
+		return;
+	}
+	stest_my_exec(t, "DELETE FROM types WHERE id = 2");
+	stest_my_exec(t, "INSERT INTO types (id, t) VALUES (999, 'extra')");
+	stest_my_exec(t, "UPDATE types SET t = NULL WHERE id = 3");
+	stest_my_exec(t, "UPDATE types SET vc = '' WHERE id = 20");
+	stest_my_exec(t, "UPDATE types SET id = 1005 WHERE id = 5");
+	for (size_t i = 0; i < NCHANGES; i++)
+		stest_my_exec(t, "UPDATE types SET %s WHERE id = %zu", my_changes[i], 100 + i);
+	stest_my_exec(t, "UPDATE arrs SET na = '[\"9.99\"]' WHERE id = 4");
+	stest_my_exec(t, "UPDATE arrs SET tsa = '[]' WHERE id = 5");
+	stest_my_exec(t, "UPDATE arrs SET da = '[\"2024-03-01\"]' WHERE id = 6");
+	stest_my_exec(t, "UPDATE arrs SET xa = NULL WHERE id = 7");
+}
+
+/* The report of `types` holds exactly the injected drift. */
+static void assert_injected(json_t *report)
+{
+	const json_t *tb = rtest_table(report, "public.types");
+	char diff[512];
+	size_t o = 0;
+
+	o += (size_t)snprintf(diff + o, sizeof diff - o, "3 20");
+	for (size_t i = 0; i < NCHANGES; i++)
+		o += (size_t)snprintf(diff + o, sizeof diff - o, " %zu", 100 + i);
+	rtest_assert_keys(tb, "missing", "2 5");
+	rtest_assert_keys(tb, "extra", "999 1005");
+	rtest_assert_keys(tb, "different", diff);
+	rtest_assert_keys(tb, "in_flight", "");
+	tb = rtest_table(report, "public.arrs");
+	rtest_assert_keys(tb, "missing", "");
+	rtest_assert_keys(tb, "extra", "");
+	rtest_assert_keys(tb, "different", "4 5 6 7");
+	assert_int_equal(json_integer_value(json_object_get(report, "drift")), 4 + 2 + NCHANGES + 4);
+}
+
+static void check_engine(struct stest *t, enum stest_engine e, const char *sink)
+{
+	json_t *r;
+
+	/* identical: nothing */
+	r = rtest_run(t, sink, 0, "--limit", "100", NULL);
+	rtest_assert_clean(r);
+	assert_int_equal(json_integer_value(json_object_get(rtest_table(r, "public.types"), "source_rows")), 32);
+	assert_int_equal(json_integer_value(json_object_get(rtest_table(r, "public.types"), "target_rows")), 32);
+	json_decref(r);
+
+	inject_drift(t, e);
+	r = rtest_run(t, sink, 1, "--limit", "100", NULL);
+	assert_injected(r);
+	json_decref(r);
+	/* a dry run changes nothing */
+	r = rtest_run(t, sink, 1, "--limit", "100", "--repair", "--dry-run", NULL);
+	assert_injected(r);
+	json_decref(r);
+	r = rtest_run(t, sink, 1, "--limit", "100", NULL);
+	assert_injected(r);
+	json_decref(r);
+	/* repair: exit 0, then nothing is left, as independent SQL agrees */
+	r = rtest_run(t, sink, 0, "--limit", "100", "--repair", NULL);
+	assert_injected(r);
+	json_decref(r);
+	r = rtest_run(t, sink, 0, NULL);
+	rtest_assert_clean(r);
+	json_decref(r);
+	assert_true(stest_same(t, e, "public.types", "types", NULL, true));
+}
+
+static void test_reconcile_types(void **state)
+{
+	struct stest t;
+	json_t *r;
+
+	(void)state;
+	stest_init_ex(&t, setup_sql, "public.types, public.arrs, public.pgonly", sinks_yaml, NULL, "    message.max.bytes: 8000000\n");
+	stest_start_capture(&t);
+	stest_start_sink(&t, "rc_pg");
+	stest_start_sink(&t, "rc_my");
+	pgtest_exec(t.c.pg, "%s", rows_sql);
+	assert_true(stest_wait_same(&t, STEST_PG, "public.types", "types", NULL, WAIT_MS));
+	assert_true(stest_wait_same(&t, STEST_PG, "public.pgonly", "pgonly", NULL, WAIT_MS));
+	assert_true(stest_wait_same(&t, STEST_MYSQL, "public.types", "types", NULL, WAIT_MS));
+	assert_true(stest_wait_same(&t, STEST_PG, "public.arrs", "arrs", NULL, WAIT_MS));
+	assert_true(stest_wait_value(&t, STEST_MYSQL, "SELECT COUNT(*) FROM arrs", "7", WAIT_MS));
+
+	/* equal JSON written with another key order and spacing is no drift */
+	stest_my_exec(&t, "UPDATE types SET j = '{\"s\":\"\xc3\xa9\",  \"n\":null,\"k\":[1,2.5,\"x\"]}',"
+	                  " ia = '[1,null,  3]', fa = '[1.5,-0.25,1.0e300,null]' WHERE id = 1");
+	r = rtest_run(&t, "rc_my", 0, NULL);
+	rtest_assert_clean(r);
+	json_decref(r);
+	/* --table picks mappings */
+	r = rtest_run(&t, "rc_pg", 0, "--table", "public.pgonly", NULL);
+	rtest_assert_clean(r);
+	assert_int_equal(json_array_size(json_object_get(r, "tables")), 1);
+	assert_int_equal(json_integer_value(json_object_get(rtest_table(r, "public.pgonly"), "source_rows")), 3);
+	json_decref(r);
+
+	check_engine(&t, STEST_PG, "rc_pg");
+	check_engine(&t, STEST_MYSQL, "rc_my");
+
+	/* the sinks keep applying after a repair */
+	pgtest_exec(t.c.pg, "UPDATE types SET t = 'after repair' WHERE id IN (3, 100, 1005 - 1000);"
+	                    "DELETE FROM types WHERE id = 101;"
+	                    "INSERT INTO types (id, t) VALUES (500, 'new');"
+	                    "UPDATE types SET id = 600 WHERE id = 102");
+	assert_true(stest_wait_same(&t, STEST_PG, "public.types", "types", NULL, WAIT_MS));
+	assert_true(stest_wait_same(&t, STEST_MYSQL, "public.types", "types", NULL, WAIT_MS));
+	r = rtest_run(&t, "rc_pg", 0, NULL);
+	rtest_assert_clean(r);
+	json_decref(r);
+	r = rtest_run(&t, "rc_my", 0, NULL);
+	rtest_assert_clean(r);
+	json_decref(r);
+
+	assert_int_equal(stest_stop_sink(&t, "rc_pg"), 0);
+	assert_int_equal(stest_stop_sink(&t, "rc_my"), 0);
+	stest_fini(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reconcile_types),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
