@@ -3,7 +3,8 @@
 # cleave, starts a throwaway monolith PostgreSQL 15 (the shop schema of demo/shop.sql), a Kafka
 # (librdkafka's mock cluster), a `users` service database on PostgreSQL and an `orders` service database
 # on MariaDB; runs `cleave capture` and both sinks, applies a workload (demo/workload.sql) and prints what
-# arrived where, table by table. Stops and removes all of it.
+# arrived where, table by table; then `cleave status` and `cleave reconcile` (with drift made by hand and
+# repaired). Stops and removes all of it.
 #
 #   demo/run.sh            (CLEAVE_KEEP_RUNDIR=1 keeps the run directory with the logs)
 set -euo pipefail
@@ -135,6 +136,20 @@ if $users_ok && $orders_ok; then echo "both services match the monolith"; else e
 
 step "cleave status: the slot, and how far behind each sink is"
 "$build/cleave" status -c "$rundir/cleave.yaml" || true
+
+step "cleave reconcile: both services compared with the monolith, range checksums inside each database"
+for sink in users orders; do
+	"$build/cleave" reconcile -c "$rundir/cleave.yaml" --sink "$sink"
+done
+
+step "drift made by hand in the orders service (a row deleted, a total changed), found and repaired"
+my_ -e "DELETE FROM orders.orders WHERE id = (SELECT MIN(id) FROM orders.orders);
+        UPDATE orders.orders SET total = total + 1 WHERE id = (SELECT MAX(id) FROM orders.orders)"
+"$build/cleave" reconcile -c "$rundir/cleave.yaml" --sink orders --table public.orders &&
+	{ echo "reconcile missed the drift"; exit 1; }
+echo "(exit 1: drift)"
+"$build/cleave" reconcile -c "$rundir/cleave.yaml" --sink orders --table public.orders --repair
+"$build/cleave" reconcile -c "$rundir/cleave.yaml" --sink orders --table public.orders
 
 step "stopping the sinks"
 # shellcheck disable=SC2154 # set through eval above
