@@ -284,6 +284,10 @@ static int capture_relation(struct capture *c, const struct pgo_relation *rel, s
 {
 	const struct source_pk *pk;
 	struct pgo_relation keyed;
+	char **mnames = NULL, **mvalues = NULL;
+	const char **missing = NULL;
+	int nmissing = 0;
+	struct cerr merr = {0};
 	struct table_schema *ts;
 	struct relcache_entry *e;
 
@@ -300,11 +304,27 @@ static int capture_relation(struct capture *c, const struct pgo_relation *rel, s
 	/* Under REPLICA IDENTITY FULL pgoutput flags every column as identity; the Kafka key (and so the
 	 * partition) must stay the primary key, so that an update of another column is not a key change */
 	pk = rel->replident == 'f' ? source_primary_key(c->source, rel->nspname, rel->relname) : NULL;
+	/* what rows older than an ADD COLUMN ... DEFAULT hold there (sinks give the target column that
+	 * default); without it those rows read NULL in the targets until they change */
+	if (source_missing_values(c->source, rel->oid, &mnames, &mvalues, &nmissing, &merr) < 0)
+		log_warn(capture_ctx(c, NULL), "%s.%s: cannot read the defaults of added columns (%s); target rows"
+		         " older than a column added with a DEFAULT get NULL there", rel->nspname, rel->relname, merr.msg);
+	if (nmissing > 0 && !(missing = calloc(rel->ncols ? rel->ncols : 1, sizeof *missing))) {
+		source_missing_free(mnames, mvalues, nmissing);
+		return cerr_set(err, false, "out of memory");
+	}
+	for (int i = 0; missing && i < rel->ncols; i++)
+		for (int k = 0; k < nmissing; k++)
+			if (strcmp(mnames[k], rel->cols[i].name) == 0)
+				missing[i] = mvalues[k];
 	if (pk) {
 		struct pgo_column *cols = calloc(rel->ncols ? rel->ncols : 1, sizeof *cols);
 
-		if (!cols)
+		if (!cols) {
+			free((void *)missing);
+			source_missing_free(mnames, mvalues, nmissing);
 			return cerr_set(err, false, "out of memory");
+		}
 		keyed = *rel;
 		keyed.cols = cols;
 		for (int i = 0; i < rel->ncols; i++) {
@@ -316,9 +336,11 @@ static int capture_relation(struct capture *c, const struct pgo_relation *rel, s
 		}
 		rel = &keyed;
 	}
-	ts = table_schema_new(c->cfg->kafka.topic_prefix, rel, err);
+	ts = table_schema_new_ex(c->cfg->kafka.topic_prefix, rel, (const char *const *)missing, err);
 	if (pk)
 		free(keyed.cols);
+	free((void *)missing);
+	source_missing_free(mnames, mvalues, nmissing);
 	if (!ts)
 		return cerr_wrap(err, "%s.%s", rel->nspname, rel->relname);
 	if (ts->nkeys == 0) {

@@ -618,3 +618,65 @@ void source_stop(struct source *s)
 	PQfinish(s->repl);
 	s->repl = NULL;
 }
+
+int source_missing_values(const struct source *s, uint32_t relid, char ***names, char ***values, int *n,
+                          struct cerr *err)
+{
+	static const char sql[] = "SELECT attname, (attmissingval::text::text[])[1] FROM pg_attribute"
+	                          " WHERE attrelid = $1 AND atthasmissing AND NOT attisdropped AND attnum > 0";
+	char oid[16];
+	const char *params[] = {oid};
+	PGconn *c;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	*names = *values = NULL;
+	*n = 0;
+	if (!(c = source_connect(s, false, err)))
+		return -1;
+	snprintf(oid, sizeof oid, "%u", relid);
+	if (!(res = source_exec(c, "SET datestyle TO ISO; SET timezone TO 'UTC'; SET extra_float_digits TO 3;"
+	                           " SET intervalstyle TO postgres", 0, NULL, err)))
+		goto cleanup;
+	PQclear(res);
+	if (!(res = source_exec(c, sql, 1, params, err)))
+		goto cleanup;
+	*names = calloc((size_t)PQntuples(res) + 1, sizeof **names);
+	*values = calloc((size_t)PQntuples(res) + 1, sizeof **values);
+	if (!*names || !*values) {
+		cerr_set(err, false, "out of memory");
+		goto cleanup;
+	}
+	for (int r = 0; r < PQntuples(res); r++) {
+		if (PQgetisnull(res, r, 1))
+			continue; /* a NULL default: nothing to tell */
+		(*names)[*n] = strdup(PQgetvalue(res, r, 0));
+		(*values)[*n] = strdup(PQgetvalue(res, r, 1));
+		if (!(*names)[*n] || !(*values)[*n]) {
+			(*n)++;
+			cerr_set(err, false, "out of memory");
+			goto cleanup;
+		}
+		(*n)++;
+	}
+	rc = 0;
+cleanup:
+	if (rc < 0) {
+		source_missing_free(*names, *values, *n);
+		*names = *values = NULL;
+		*n = 0;
+	}
+	PQclear(res);
+	PQfinish(c);
+	return rc;
+}
+
+void source_missing_free(char **names, char **values, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(names ? names[i] : NULL);
+		free(values ? values[i] : NULL);
+	}
+	free(names);
+	free(values);
+}

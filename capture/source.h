@@ -45,6 +45,16 @@ struct source_pk {
 /* NULL when the table has no primary key (or is not configured). */
 const struct source_pk *source_primary_key(const struct source *s, const char *nspname, const char *relname);
 
+/* The columns of table relid whose rows may hold a value no event carried: a column added with a
+ * non-volatile DEFAULT reads, in rows that existed before, pg_attribute.attmissingval (until the table is
+ * rewritten). Looked up now on a connection of its own (the replication connection is streaming), with
+ * DateStyle ISO, TimeZone UTC and extra_float_digits 3: *names and *values (PostgreSQL text) are n
+ * malloc'ed strings each, in arrays the caller frees with source_missing_free. XXX: the catalog of now, not
+ * of the WAL position: a column dropped and added again under its name since gives the newer value. */
+int source_missing_values(const struct source *s, uint32_t relid, char ***names, char ***values, int *n,
+                          struct cerr *err);
+void source_missing_free(char **names, char **values, int n);
+
 /* The source database's name (for the envelope's source.db); "" before source_prepare. */
 const char *source_dbname(const struct source *s);
 

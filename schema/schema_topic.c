@@ -3,6 +3,7 @@
 #include "schema/schema_topic.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,41 @@ const char *schema_topic_latest_envelope(struct schema_topic *st, const char *sc
 		json_decref(j);
 	}
 	return found;
+}
+
+int schema_topic_envelopes(struct schema_topic *st, const char *schema, const char *table, const char ***jsons,
+                           uint64_t **ids, size_t *n, struct cerr *err)
+{
+	char ns[600];
+
+	*jsons = NULL;
+	*ids = NULL;
+	*n = 0;
+	snprintf(ns, sizeof ns, "%s.%s.%s", st->cfg->kafka.topic_prefix, schema, table);
+	for (size_t i = 0; i < st->n; i++) {
+		json_t *j = json_loads(st->v[i].json, 0, NULL);
+		const char *name = json_string_value(json_object_get(j, "name"));
+		const char *nsp = json_string_value(json_object_get(j, "namespace"));
+		bool match = name && nsp && strcmp(name, "Envelope") == 0 && strcmp(nsp, ns) == 0;
+
+		json_decref(j);
+		if (!match)
+			continue;
+		if (!*jsons) {
+			*jsons = calloc(st->n, sizeof **jsons);
+			*ids = calloc(st->n, sizeof **ids);
+			if (!*jsons || !*ids) {
+				free(*jsons);
+				free(*ids);
+				*jsons = NULL;
+				*ids = NULL;
+				return cerr_set(err, false, "out of memory");
+			}
+		}
+		(*jsons)[*n] = st->v[i].json;
+		(*ids)[(*n)++] = st->v[i].id;
+	}
+	return 0;
 }
 
 json_t *schema_topic_decode(struct schema_topic *st, const void *p, size_t n, struct cerr *err)

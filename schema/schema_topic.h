@@ -32,4 +32,11 @@ const char *schema_topic_json(struct schema_topic *st, uint64_t id, struct cerr 
 const char *schema_topic_latest_envelope(struct schema_topic *st, const char *schema, const char *table,
                                          uint64_t *id, struct cerr *err);
 
+/* Every envelope schema published for source table schema.table (matched as schema_topic_latest_envelope
+ * does), in the order the topic first holds each (oldest first), as known now: does not read the topic
+ * again. *jsons and *ids (arrays of *n, NULL when none) are the caller's to free(); the texts are st's.
+ * -1 with err when out of memory. */
+int schema_topic_envelopes(struct schema_topic *st, const char *schema, const char *table, const char ***jsons,
+                           uint64_t **ids, size_t *n, struct cerr *err);
+
 #endif

@@ -297,8 +297,10 @@ static json_t *column_union_json(const struct coltype *t, bool with_unchanged, b
 }
 
 /* One field per column: {"name", "type", "default": null, "cleave.column", "cleave.pg_type", "cleave.pg_oid",
- * "cleave.pg_typmod"[, "cleave.key": true]}: oid and typmod let a consumer rebuild the exact column type
- * (coltype_from_pg); cleave.key marks the key columns in Value. */
+ * "cleave.pg_typmod"[, "cleave.key": true][, "cleave.missing": TEXT]}: oid and typmod let a consumer rebuild
+ * the exact column type (coltype_from_pg); cleave.key marks the key columns in Value; cleave.missing (Value
+ * only) is the PostgreSQL text of the value that rows existing before the column was added with a DEFAULT
+ * read, which no event carries. */
 static json_t *column_field_json(const struct ts_column *c, bool with_unchanged, bool *unchanged_defined)
 {
 	char pgname[128];
@@ -318,6 +320,13 @@ static json_t *column_field_json(const struct ts_column *c, bool with_unchanged,
 	/* in Value only (the Key record holds nothing else): which columns identify the row */
 	if (with_unchanged && c->key)
 		jset(f, "cleave.key", json_true(), &ok);
+	/* in Value only: what rows that existed before ADD COLUMN ... DEFAULT hold (no event says it) */
+	if (with_unchanged && c->missing) {
+		json_t *m = json_string(c->missing); /* NULL: not UTF-8 (SQL_ASCII database): left out */
+
+		if (m)
+			jset(f, "cleave.missing", m, &ok);
+	}
 	if (!ok) {
 		json_decref(f);
 		return NULL;
@@ -501,6 +510,12 @@ static int columns_check(const struct table_schema *ts, struct cerr *err)
 
 struct table_schema *table_schema_new(const char *prefix, const struct pgo_relation *rel, struct cerr *err)
 {
+	return table_schema_new_ex(prefix, rel, NULL, err);
+}
+
+struct table_schema *table_schema_new_ex(const char *prefix, const struct pgo_relation *rel,
+                                         const char *const *missing, struct cerr *err)
+{
 	struct table_schema *ts;
 	char *ns = NULL;
 
@@ -528,6 +543,10 @@ struct table_schema *table_schema_new(const char *prefix, const struct pgo_relat
 		}
 		coltype_from_pg(pc->type_oid, pc->typmod, &c->type);
 		c->key = (pc->flags & PGO_COL_KEY) != 0;
+		if (missing && missing[i] && !(c->missing = strdup(missing[i]))) {
+			cerr_set(err, false, "out of memory");
+			goto fail;
+		}
 		if (c->key)
 			ts->nkeys++;
 		if (!c->type.known)
@@ -558,6 +577,7 @@ void table_schema_free(struct table_schema *ts)
 	for (int i = 0; ts->cols && i < ts->ncols; i++) {
 		free(ts->cols[i].name);
 		free(ts->cols[i].avro_name);
+		free(ts->cols[i].missing);
 	}
 	free(ts->cols);
 	free(ts->nspname);

@@ -20,6 +20,7 @@ struct ts_column {
 	char *avro_name; /* the Avro field name: name with characters Avro forbids replaced (unique) */
 	struct coltype type;
 	bool key;        /* part of the replica identity */
+	char *missing;   /* table_schema_new_ex's missing value (PostgreSQL text), or NULL */
 };
 
 struct table_schema {
@@ -39,6 +40,11 @@ struct table_schema {
 /* Builds the schemas for `rel` under topic prefix `prefix` (used as the Avro namespace root and as
  * source.name). Validates both JSON texts with avro-c. Returns NULL with err on failure. Caller frees. */
 struct table_schema *table_schema_new(const char *prefix, const struct pgo_relation *rel, struct cerr *err);
+/* table_schema_new, with missing (NULL, or one entry per column of rel, each NULL or the PostgreSQL text of
+ * the value that rows older than the column's ADD COLUMN ... DEFAULT hold: pg_attribute.attmissingval),
+ * written to the Value field as "cleave.missing". */
+struct table_schema *table_schema_new_ex(const char *prefix, const struct pgo_relation *rel,
+                                         const char *const *missing, struct cerr *err);
 void table_schema_free(struct table_schema *ts);
 
 /* Whether a column of type t has a "string" branch after its type in its union ([null, T, string

@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sinks/evolve.h"
+
+#define MAPPING_MAX_NAMES 32 /* other names of one column considered (renames) */
+
 /* The Value record's fields in an envelope schema: fields[0] ("before") is ["null", Value]. */
 static json_t *mapping_value_fields(json_t *envelope)
 {
@@ -43,6 +47,11 @@ void mapping_free(struct mapping *m)
 		return;
 	for (int i = 0; i < m->table.ncols; i++) {
 		free((char *)m->cols[i].name);
+		free((char *)m->cols[i].source);
+		free((char *)m->cols[i].missing);
+		for (size_t k = 0; m->cols[i].was && m->cols[i].was[k]; k++)
+			free((char *)m->cols[i].was[k]);
+		free((void *)m->cols[i].was);
 		free(m->fields[i]);
 	}
 	free(m->cols);
@@ -52,6 +61,70 @@ void mapping_free(struct mapping *m)
 
 struct mapping *mapping_new(const struct cfg_mapping *cfg, uint64_t value_id, const char *value_json,
                             struct cerr *err)
+{
+	return mapping_new_in(cfg, value_id, value_json, NULL, 0, err);
+}
+
+/* The name of column col (of schema `at`) in the newest schema of l that has it: its name for the
+ * projection and rename:, so that every version of a column goes to one target column. */
+static const char *mapping_newest_name(const struct evolve_lineage *l, size_t at, const char *col)
+{
+	for (size_t k = l ? evolve_lineage_count(l) : 0; k > at + 1; k--) {
+		const char *name = evolve_lineage_find(l, at, col, k - 1);
+
+		if (name)
+			return name;
+	}
+	return col;
+}
+
+/* Whether some schema of l after `at` has a column named col (added, or renamed to col, later). */
+static bool mapping_later_column(const struct evolve_lineage *l, size_t at, const char *col)
+{
+	for (size_t k = at + 1; l && k < evolve_lineage_count(l); k++)
+		if (evolve_lineage_find(l, k, col, k))
+			return true;
+	return false;
+}
+
+/* Fills tc->was: the target names of column col's (of schema `at`) other names in l and of col itself, other
+ * than tc->name. */
+static int mapping_was(const struct mapping *m, struct target_column *tc, const char *col,
+                       const struct evolve_lineage *l, size_t at, struct cerr *err)
+{
+	const char *names[MAPPING_MAX_NAMES + 1];
+	size_t n = evolve_lineage_names(l, at, col, names, MAPPING_MAX_NAMES), k = 0;
+	char **was;
+
+	if (n > MAPPING_MAX_NAMES)
+		n = MAPPING_MAX_NAMES;
+	names[n++] = col;
+	if (!(was = calloc(n + 1, sizeof *was)))
+		return cerr_set(err, false, "out of memory");
+	for (size_t j = 0; j < n; j++) {
+		const char *tn = mapping_renamed(m->cfg, names[j]);
+		bool dup = strcmp(tn, tc->name) == 0; /* the rename: config maps both names to one column */
+
+		for (size_t r = 0; r < k && !dup; r++)
+			dup = strcmp(was[r], tn) == 0;
+		if (dup)
+			continue;
+		if (!(was[k++] = strdup(tn))) {
+			for (size_t r = 0; r + 1 < k; r++)
+				free(was[r]);
+			free(was);
+			return cerr_set(err, false, "out of memory");
+		}
+	}
+	if (k == 0)
+		free(was);
+	else
+		tc->was = (const char *const *)was;
+	return 0;
+}
+
+struct mapping *mapping_new_in(const struct cfg_mapping *cfg, uint64_t value_id, const char *value_json,
+                               const struct evolve_lineage *l, size_t at, struct cerr *err)
 {
 	json_error_t jerr;
 	json_t *venv = json_loads(value_json, 0, &jerr);
@@ -81,12 +154,17 @@ struct mapping *mapping_new(const struct cfg_mapping *cfg, uint64_t value_id, co
 		const char *col = json_string_value(json_object_get(f, "cleave.column"));
 		const char *field = json_string_value(json_object_get(f, "name"));
 		struct target_column *tc = &m->cols[m->table.ncols];
+		const char *newest;
 
 		if (!col || !field) {
 			cerr_set(err, false, "%s.%s: writer schema field %zu has no cleave.column", cfg->source.schema, src, i);
 			goto fail;
 		}
-		if (!mapping_projected(cfg, col)) {
+		newest = mapping_newest_name(l, at, col);
+		/* a projection that names the old name keeps the old name's target column */
+		if (cfg->ncolumns > 0 && !mapping_projected(cfg, newest))
+			newest = col;
+		if (!mapping_projected(cfg, col) && !mapping_projected(cfg, newest)) {
 			if (mapping_is_key(f)) {
 				cerr_set(err, false,
 				         "mapping of %s.%s (%s line %d): the key column %s must be in `columns`, or the"
@@ -99,13 +177,21 @@ struct mapping *mapping_new(const struct cfg_mapping *cfg, uint64_t value_id, co
 		coltype_from_pg((uint32_t)json_integer_value(json_object_get(f, "cleave.pg_oid")),
 		                (int32_t)json_integer_value(json_object_get(f, "cleave.pg_typmod")), &tc->type);
 		tc->key = mapping_is_key(f);
-		tc->name = strdup(mapping_renamed(cfg, col));
+		tc->name = strdup(mapping_renamed(cfg, newest));
+		tc->source = strdup(newest);
 		m->fields[m->table.ncols] = strdup(field);
 		m->table.ncols++;
-		if (!tc->name || !m->fields[m->table.ncols - 1]) {
+		if (json_is_string(json_object_get(f, "cleave.missing")) &&
+		    !(tc->missing = strdup(json_string_value(json_object_get(f, "cleave.missing"))))) {
 			cerr_set(err, false, "out of memory");
 			goto fail;
 		}
+		if (!tc->name || !tc->source || !m->fields[m->table.ncols - 1]) {
+			cerr_set(err, false, "out of memory");
+			goto fail;
+		}
+		if (l && mapping_was(m, tc, col, l, at, err) < 0)
+			goto fail;
 		nkeys += tc->key;
 	}
 	for (size_t c = 0; c < cfg->ncolumns; c++) {
@@ -113,10 +199,12 @@ struct mapping *mapping_new(const struct cfg_mapping *cfg, uint64_t value_id, co
 
 		json_array_foreach(vfields, i, f) {
 			const char *col = json_string_value(json_object_get(f, "cleave.column"));
-			if (col && strcmp(col, cfg->columns[c]) == 0)
+			if (col && (strcmp(col, cfg->columns[c]) == 0 ||
+			            strcmp(mapping_newest_name(l, at, col), cfg->columns[c]) == 0))
 				found = true;
 		}
-		if (!found) {
+		/* a column added later: older schemas go without it */
+		if (!found && !mapping_later_column(l, at, cfg->columns[c])) {
 			cerr_set(err, false, "mapping of %s.%s (config line %d): column %s is not a column of the source table",
 			         cfg->source.schema, src, cfg->line, cfg->columns[c]);
 			goto fail;
@@ -151,3 +239,4 @@ int mapping_cells(const struct mapping *m, const json_t *row, struct target_cell
 	}
 	return 0;
 }
+

@@ -26,6 +26,16 @@ struct mapping *mapping_new(const struct cfg_mapping *cfg, uint64_t value_id, co
                             struct cerr *err);
 void mapping_free(struct mapping *m);
 
+/* mapping_new for schema `at` of l, the table's writer schemas (sinks/evolve.h; NULL: none known): every
+ * version of a column goes to one target column, the one its newest name gives (through projection and
+ * rename:), so events of older schemas follow a rename the config or the target already followed; a
+ * projected column that only later schemas have (added later) is left out of older ones; and each column's
+ * `was` (target.h) lists the target names of its other names (its own source name included), for
+ * prepare_table to refuse a rename the target did not follow. */
+struct evolve_lineage;
+struct mapping *mapping_new_in(const struct cfg_mapping *cfg, uint64_t value_id, const char *value_json,
+                               const struct evolve_lineage *l, size_t at, struct cerr *err);
+
 /* Fills cells[m->table.ncols] from a decoded row (the envelope's `before` or `after` object): values are
  * borrowed from row. A field holding {"unchanged": true} gives TARGET_UNCHANGED. Fails when the row lacks
  * a field. */

@@ -17,6 +17,7 @@
 #include "schema/avro_write.h"
 #include "schema/schema_topic.h"
 #include "sinks/batch.h"
+#include "sinks/evolve.h"
 #include "sinks/mapping.h"
 #include "sinks/target.h"
 
@@ -40,12 +41,20 @@ struct sink_part {
 	size_t nstash, capstash;
 };
 
+/* A writer schema the mapping cannot follow (on_error: dlq): its events go to the dead-letter topic. */
+struct sink_refusal {
+	uint64_t value_id;
+	char *why;
+};
+
 /* A mapping of the config and its resolutions by writer schema. */
 struct sink_map {
 	const struct cfg_mapping *cfg;
 	char *topic;
 	struct mapping **resolved;
 	size_t nresolved;
+	struct sink_refusal *refused;
+	size_t nrefused;
 };
 
 /* An event held for the batch (its position is already in its partition's p_* fields). */
@@ -153,22 +162,85 @@ static struct sink_map *sink_map_find(struct sink *s, const char *topic)
 	return NULL;
 }
 
-/* The resolution of sm for value schema `id` (made, and its table prepared, on first sight). */
-static struct mapping *sink_resolve(struct sink *s, struct sink_map *sm, uint64_t value_id, struct cerr *err)
+/* The mapping of schema value_id (JSON vjson) with what the table's other writer schemas tell of renames
+ * (sinks/evolve.h). *changed: the schema topic holds other schemas of the table (so a failure is a schema
+ * change the mapping cannot follow, in this schema or, for an older one, in the newest). */
+static struct mapping *sink_mapping(struct sink *s, struct sink_map *sm, uint64_t value_id, const char *vjson,
+                                    bool *changed, struct cerr *err)
+{
+	const char **hist = NULL;
+	uint64_t *ids = NULL;
+	size_t n = 0, at;
+	struct evolve_lineage *l = NULL;
+	struct mapping *m = NULL;
+
+	if (schema_topic_envelopes(s->schemas, sm->cfg->source.schema, sm->cfg->source.name, &hist, &ids, &n, err) < 0)
+		return NULL;
+	for (at = 0; at < n && ids[at] != value_id; at++)
+		;
+	*changed = at < n && n > 1;
+	/* a schema of a table whose name is no Avro name is not found by name: no history then */
+	if (at < n && !(l = evolve_lineage_new(hist, n, err)))
+		goto cleanup;
+	if (l && evolve_check_projection(l, at, value_id, sm->cfg, err) < 0)
+		goto cleanup;
+	m = mapping_new_in(sm->cfg, value_id, vjson, l, at, err);
+cleanup:
+	evolve_lineage_free(l);
+	free(hist);
+	free(ids);
+	return m;
+}
+
+/* The reason schema value_id of sm was refused, or NULL. */
+static const char *sink_refusal(const struct sink_map *sm, uint64_t value_id)
+{
+	for (size_t i = 0; i < sm->nrefused; i++)
+		if (sm->refused[i].value_id == value_id)
+			return sm->refused[i].why;
+	return NULL;
+}
+
+/* Remembers that sm cannot follow schema value_id (on_error: dlq): its events go to the dead-letter topic
+ * with `why`. */
+static int sink_refuse(struct sink *s, struct sink_map *sm, uint64_t value_id, const char *why, struct cerr *err)
+{
+	struct sink_refusal *nr = realloc(sm->refused, (sm->nrefused + 1) * sizeof *nr);
+
+	if (!nr)
+		return cerr_set(err, false, "out of memory");
+	sm->refused = nr;
+	if (!(nr[sm->nrefused].why = strdup(why)))
+		return cerr_set(err, false, "out of memory");
+	nr[sm->nrefused++].value_id = value_id;
+	log_warn(s->ctx, "%s: events of schema %016" PRIx64 " go to %s (on_error: dlq)", why, value_id, s->dlq_topic);
+	return 0;
+}
+
+/* The resolution of sm for value schema `id` (made, and its table prepared, on first sight). *refused:
+ * it failed (not retriable) for a table whose schema changed: a change the mapping or its target cannot
+ * follow. */
+static struct mapping *sink_resolve(struct sink *s, struct sink_map *sm, uint64_t value_id, bool *refused,
+                                    struct cerr *err)
 {
 	const char *vjson;
 	struct mapping *m, **nr;
+	bool changed = false;
 
+	*refused = false;
 	for (size_t i = 0; i < sm->nresolved; i++)
 		if (sm->resolved[i]->value_id == value_id)
 			return sm->resolved[i];
 	if (!(vjson = schema_topic_json(s->schemas, value_id, err)))
 		return NULL;
-	if (!(m = mapping_new(sm->cfg, value_id, vjson, err)))
+	if (!(m = sink_mapping(s, sm, value_id, vjson, &changed, err))) {
+		*refused = changed && !err->retriable;
 		return NULL;
+	}
 	while (target_prepare_table(s->target, &m->table, s->scfg->create_tables, err) < 0) {
 		/* a target that went away is waited for; a table that cannot hold the mapping is not */
 		if (!err->retriable || (log_warn(s->ctx, "%s; reconnecting", err->msg), sink_connect(s, err) < 0)) {
+			*refused = changed && !err->retriable;
 			mapping_free(m);
 			return NULL;
 		}
@@ -563,7 +635,7 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 	struct cerr derr = {0};
 	uint64_t vid, kid = 0;
 	json_t *value = NULL, *src;
-	const char *op;
+	const char *op, *why;
 	struct mapping *mp;
 	int64_t lsn, seq;
 
@@ -632,9 +704,23 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 	for (size_t i = 0; i < sm->nresolved && !mp; i++)
 		if (sm->resolved[i]->value_id == vid)
 			mp = sm->resolved[i];
+	if (!mp && (why = sink_refusal(sm, vid))) {
+		cerr_set(&derr, false, "%s", why);
+		goto reject;
+	}
 	if (!mp) {
+		bool refused = false;
+
 		/* a new writer schema: DDL may commit on its own (MySQL), so the batch goes first */
-		if (sink_flush(s, err) < 0 || !(mp = sink_resolve(s, sm, vid, err))) {
+		if (sink_flush(s, err) < 0 || !(mp = sink_resolve(s, sm, vid, &refused, err))) {
+			/* a schema change the mapping cannot follow: its events go to the dead-letter topic
+			 * (on_error: dlq), or the sink stops with the reason (on_error: stop) */
+			if (err->set && refused && s->scfg->on_error == CFG_ON_ERROR_DLQ) {
+				derr = *err;
+				cerr_clear(err);
+				if (sink_refuse(s, sm, vid, derr.msg, err) == 0)
+					goto reject;
+			}
 			json_decref(value);
 			rd_kafka_message_destroy(m);
 			return -1;
@@ -787,6 +873,7 @@ static int sink_prepare(struct sink *s, struct cerr *err)
 	for (size_t i = 0; i < s->nmaps; i++) {
 		struct sink_map *sm = &s->maps[i];
 		uint64_t vid = 0;
+		bool refused = false;
 
 		if (!schema_topic_latest_envelope(s->schemas, sm->cfg->source.schema, sm->cfg->source.name, &vid, err)) {
 			if (err->set)
@@ -794,8 +881,15 @@ static int sink_prepare(struct sink *s, struct cerr *err)
 			log_info(s->ctx, "%s has no events yet: its table is prepared at the first one", sm->topic);
 			continue;
 		}
-		if (!sink_resolve(s, sm, vid, err))
+		if (!sink_resolve(s, sm, vid, &refused, err)) {
+			if (refused && s->scfg->on_error == CFG_ON_ERROR_DLQ) {
+				if (sink_refuse(s, sm, vid, err->msg, err) < 0)
+					return -1;
+				cerr_clear(err);
+				continue;
+			}
 			return cerr_wrap(err, "sink %s", s->scfg->name);
+		}
 	}
 	return 0;
 }
@@ -888,6 +982,9 @@ cleanup:
 		for (size_t k = 0; k < s.maps[i].nresolved; k++)
 			mapping_free(s.maps[i].resolved[k]);
 		free(s.maps[i].resolved);
+		for (size_t k = 0; k < s.maps[i].nrefused; k++)
+			free(s.maps[i].refused[k].why);
+		free(s.maps[i].refused);
 		free(s.maps[i].topic);
 	}
 	free(s.maps);

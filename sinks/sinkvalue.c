@@ -1819,3 +1819,82 @@ int sinkvalue_compatible_key(enum sinkvalue_engine engine, const struct coltype 
 {
 	return sv_compatible(engine, t, declared, true);
 }
+
+/* ---- widening (schema changes) ---- */
+
+/* Whether a column declared `to` holds every value a column declared `from` holds, within the families a
+ * source type change widens: integers (also into decimals), floats, decimals, varchar and text. */
+static bool sv_decl_holds(enum sinkvalue_engine engine, const struct sv_decl *to, const struct sv_decl *from)
+{
+	bool to_any = engine == SINKVALUE_PG && to->nmods == 0;     /* numeric, varchar without a modifier */
+	bool from_any = engine == SINKVALUE_PG && from->nmods == 0;
+	long tp = to->nmods > 0 ? to->mods[0] : 10, ts = to->nmods > 1 ? to->mods[1] : 0;
+	long fp = from->nmods > 0 ? from->mods[0] : 10, fs = from->nmods > 1 ? from->mods[1] : 0;
+
+	if (to->array != from->array || to->is_unsigned)
+		return false;
+	switch (from->kind) {
+	case DECL_INT:
+		if (to->kind == DECL_INT)
+			return to->param > from->param || (!from->is_unsigned && to->param == from->param);
+		if (to->kind == DECL_DECIMAL)
+			return to_any || (ts >= 0 && tp - ts >= sv_int_digits((int)from->param) + from->is_unsigned);
+		return false;
+	case DECL_FLOAT4:
+		return (to->kind == DECL_FLOAT4 || to->kind == DECL_FLOAT8) && to->nmods == 0 && from->nmods == 0;
+	case DECL_FLOAT8:
+		return to->kind == DECL_FLOAT8 && to->nmods == 0 && from->nmods == 0;
+	case DECL_DECIMAL:
+		if (to->kind != DECL_DECIMAL || from->is_unsigned)
+			return false;
+		return to_any || (!from_any && ts >= fs && tp - ts >= fp - fs);
+	case DECL_VARCHAR:
+		if (to->kind == DECL_VARCHAR)
+			return to_any || (!from_any && tp >= fp);
+		if (to->kind == DECL_TEXT)
+			return to->param < 0 || (!from_any && to->param >= fp * MY_UTF8MB4);
+		return false;
+	case DECL_TEXT:
+		return to->kind == DECL_TEXT && (to->param < 0 || (from->param >= 0 && to->param >= from->param));
+	default:
+		return false;
+	}
+}
+
+int sinkvalue_widen(enum sinkvalue_engine engine, const struct coltype *t, bool key, const char *declared, char *out,
+                    size_t outlen)
+{
+	char want[128], *cut;
+	struct sv_decl d, w;
+
+	if (!t || !declared || !out || outlen == 0)
+		return 0;
+	if (key)
+		sinkvalue_ddl_key_type(engine, t, want, sizeof want);
+	else
+		sinkvalue_ddl_type(engine, t, want, sizeof want);
+	/* MySQL: the bare type; the column keeps its character set and collation */
+	if (engine == SINKVALUE_MYSQL && (cut = strstr(want, " CHARACTER SET")))
+		*cut = '\0';
+	if (!sv_decl_parse(engine, declared, &d) || !sv_decl_parse(engine, want, &w))
+		return 0;
+	if (sv_decl_holds(engine, &w, &d)) {
+		snprintf(out, outlen, "%s", want);
+		return 1;
+	}
+	/* decimals: as many integer digits and as much scale as either has (numeric(20,2) and the source's new
+	 * numeric(12,4) give numeric(22,4)) */
+	if (d.kind == DECL_DECIMAL && w.kind == DECL_DECIMAL && d.nmods > 0 && w.nmods > 0 && !d.is_unsigned &&
+	    d.array == w.array) {
+		long dp = d.mods[0], ds = d.nmods > 1 ? d.mods[1] : 0, wp = w.mods[0], ws = w.nmods > 1 ? w.mods[1] : 0;
+		long s = ds > ws ? ds : ws, in = dp - ds > wp - ws ? dp - ds : wp - ws;
+
+		if (s < 0 || (engine == SINKVALUE_MYSQL && (in + s > MY_DEC_MAX_PRECISION || s > MY_DEC_MAX_SCALE)) ||
+		    (engine == SINKVALUE_PG && in + s > 1000))
+			return 0;
+		snprintf(out, outlen, engine == SINKVALUE_PG ? "numeric(%ld,%ld)%s" : "DECIMAL(%ld,%ld)%s", in + s, s,
+		         d.array ? "[]" : "");
+		return sv_compatible(engine, t, out, key);
+	}
+	return 0;
+}

@@ -5,6 +5,7 @@
 #define CLEAVE_SINKVALUE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/buf.h"
@@ -51,5 +52,16 @@ void sinkvalue_ddl_key_type(enum sinkvalue_engine engine, const struct coltype *
 /* sinkvalue_compatible for a primary-key column: also accepts sinkvalue_ddl_key_type's type and wider
  * ones (MySQL "varchar(255)" for a text key). */
 int sinkvalue_compatible_key(enum sinkvalue_engine engine, const struct coltype *t, const char *declared);
+
+/* A schema change: an existing target column of type `declared` (as for sinkvalue_compatible) that cannot
+ * hold the source's new type t. When a wider type holds both every value the column holds now and every
+ * value of t (smallint -> integer -> bigint, integers -> numeric, real -> double precision, numeric(p,s)
+ * -> numeric with at least p-s integer digits and scale s, varchar(n) -> varchar(m >= n) or text), writes it
+ * to out and returns 1: the column can be altered to it without loss. PostgreSQL gives
+ * sinkvalue_ddl_type's (or the key type's, with key) spelling; MySQL the bare type ("VARCHAR(20)",
+ * "BIGINT", "DECIMAL(14,4)") without character set and collation, which the column keeps. Returns 0 when
+ * no such type exists (a narrowing or a change of kind: the target cannot follow). Pure. */
+int sinkvalue_widen(enum sinkvalue_engine engine, const struct coltype *t, bool key, const char *declared, char *out,
+                    size_t outlen);
 
 #endif

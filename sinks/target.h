@@ -24,6 +24,16 @@ struct target_column {
 	const char *name;    /* the column's name in the target (after rename) */
 	struct coltype type; /* the source column's type */
 	bool key;            /* part of the primary key (the source's key columns) */
+	/* schema changes (sinks/evolve.h): the source column's newest name (in the newest writer schema the
+	 * sink knows; `name` is its target name), and the target names the same source column maps to under
+	 * its other names (a rename), NULL-terminated, or NULL. prepare_table refuses to add a column whose
+	 * other name the table has: the target would get a new, empty column while the old one goes stale. */
+	const char *source;
+	const char *const *was;
+	/* the PostgreSQL text of the value the source's rows older than an ADD COLUMN ... DEFAULT hold
+	 * (schema "cleave.missing"), or NULL: a column created or added for it gets it as DEFAULT, so that
+	 * those rows (which no event carries) read it in the target too */
+	const char *missing;
 };
 
 struct target_table {
@@ -68,9 +78,12 @@ void target_free(struct target *t); /* NULL is a no-op; closes the connection */
 int target_connect(struct target *t, struct cerr *err);
 
 /* Makes sure the table can hold the mapping: with create, a missing table is created from the column
- * types (SPEC.md §5 target columns, primary key = key columns); an existing table must have every column
- * with a compatible type and a primary key on the key columns. Otherwise -1 with a non-retriable err that
- * names the table, the column and what to do. */
+ * types (SPEC.md §5 target columns, primary key = key columns), and an existing table follows the source's
+ * additive schema changes: a missing non-key column is added (nullable, the §5 type) unless the table has
+ * one of its `was` names (a rename: refused), and a column whose type cannot hold the source's is altered
+ * to a wider type when sinkvalue_widen finds one (both logged at info). Then an existing table must have
+ * every column with a compatible type and a primary key on the key columns. Otherwise -1 with a
+ * non-retriable err that names the table, the column and what to do. */
 int target_prepare_table(struct target *t, const struct target_table *tbl, bool create, struct cerr *err);
 
 int target_begin(struct target *t, struct cerr *err);

@@ -391,6 +391,7 @@ struct tmy_colinfo {
 	char *type;      /* COLUMN_TYPE, lowercase: "varchar(40)", "decimal(12,2)", "int(11)" */
 	char *charset;   /* NULL for non-string types */
 	char *collation;
+	bool nullable;
 };
 
 static void tmy_colinfo_free(struct tmy_colinfo *c, size_t n)
@@ -443,6 +444,58 @@ static bool tmy_type_ok(const struct target_table *tbl, int i, const char *decla
 	return sinkvalue_compatible(SINKVALUE_MYSQL, &tbl->cols[i].type, declared);
 }
 
+/* Appends " DEFAULT '...'" for column i whose source rows older than its ADD COLUMN hold a value
+ * (target_column.missing, PostgreSQL text) where that text is also MySQL's for the column type. XXX: other
+ * types (bytea, arrays, json, NaN, infinite dates) get no default: such old rows read NULL in the target. */
+static int tmy_put_default(struct tmy *m, struct buf *b, const struct target_table *tbl, int i)
+{
+	const struct target_column *c = &tbl->cols[i];
+	const char *v = c->missing;
+	size_t n;
+
+	if (!v || c->key)
+		return 0;
+	n = strlen(v);
+	switch (c->type.kind) {
+	case CT_BOOLEAN:
+		v = strcmp(v, "t") == 0 ? "1" : "0";
+		n = 1;
+		break;
+	case CT_TIMESTAMPTZ: /* looked up with TimeZone UTC: "...+00" */
+		if (n < 3 || strcmp(v + n - 3, "+00") != 0)
+			return 0;
+		n -= 3;
+		/* fall through */
+	case CT_DATE:
+	case CT_TIMESTAMP:
+		if (strchr(v, 'i') || strstr(v, "BC"))
+			return 0; /* infinity, BC: MySQL has neither */
+		break;
+	case CT_FLOAT:
+	case CT_DOUBLE:
+	case CT_NUMERIC:
+	case CT_DECIMAL:
+		if (strchr(v, 'N') || strchr(v, 'n'))
+			return 0; /* NaN, Infinity */
+		break;
+	case CT_INT:
+	case CT_LONG:
+	case CT_STRING:
+	case CT_TIME:
+	case CT_UUID:
+	case CT_TEXT_FORM:
+		break;
+	default:
+		log_warn(NULL, "sink %s: MySQL table %s column %s: rows older than the source's ADD COLUMN read NULL"
+		         " here (their default %s is not carried for this type)", m->sink->name, tbl->name, c->name, v);
+		return 0;
+	}
+	if (buf_puts(b, " DEFAULT ") < 0 || buf_putc(b, '\'') < 0 || tmy_put_escaped(m, b, v, n) < 0 ||
+	    buf_putc(b, '\'') < 0)
+		return -1;
+	return 0;
+}
+
 static int tmy_create_table(struct tmy *m, const struct target_table *tbl, struct cerr *err)
 {
 	char type[128];
@@ -455,7 +508,8 @@ static int tmy_create_table(struct tmy *m, const struct target_table *tbl, struc
 	for (int i = 0; i < tbl->ncols; i++) {
 		tmy_ddl_type(m, tbl, i, type, sizeof type);
 		if ((i > 0 && buf_puts(&m->sql, ", ") < 0) || tmy_put_ident(&m->sql, tbl->cols[i].name) < 0 ||
-		    buf_printf(&m->sql, " %s%s", type, tbl->cols[i].key ? " NOT NULL" : "") < 0)
+		    buf_printf(&m->sql, " %s%s", type, tbl->cols[i].key ? " NOT NULL" : "") < 0 ||
+		    tmy_put_default(m, &m->sql, tbl, i) < 0)
 			return tmy_oom(m, err);
 	}
 	if (buf_puts(&m->sql, ", PRIMARY KEY (") < 0)
@@ -484,7 +538,7 @@ static int tmy_read_columns(struct tmy *m, const struct target_table *tbl, struc
 	size_t n = 0;
 
 	buf_reset(&m->sql);
-	if (buf_puts(&m->sql, "SELECT COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME"
+	if (buf_puts(&m->sql, "SELECT COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, IS_NULLABLE"
 	                      " FROM information_schema.COLUMNS"
 	                      " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ") < 0 ||
 	    tmy_put_str(m, &m->sql, tbl->name) < 0 || buf_puts(&m->sql, " ORDER BY ORDINAL_POSITION") < 0)
@@ -502,6 +556,7 @@ static int tmy_read_columns(struct tmy *m, const struct target_table *tbl, struc
 		c[n].type = tmy_strdup_lower(r[1] ? r[1] : "");
 		c[n].charset = tmy_strdup_lower(r[2]);
 		c[n].collation = tmy_strdup_lower(r[3]);
+		c[n].nullable = r[4] && strcmp(r[4], "YES") == 0;
 		if (!c[n].name || !c[n].type || (r[2] && !c[n].charset) || (r[3] && !c[n].collation)) {
 			tmy_colinfo_free(c, n + 1);
 			mysql_free_result(res);
@@ -645,6 +700,104 @@ cleanup:
 	return rc;
 }
 
+/* The column named `name` (case-insensitive, as MySQL compares them), or NULL. */
+static const struct tmy_colinfo *tmy_find_col(const struct tmy_colinfo *info, size_t n, const char *name)
+{
+	for (size_t j = 0; j < n; j++)
+		if (strcasecmp(info[j].name, name) == 0)
+			return &info[j];
+	return NULL;
+}
+
+/* Runs one ALTER TABLE of a schema change; a column another process of the sink added meanwhile (1060
+ * duplicate column) is no error. */
+static int tmy_alter(struct tmy *m, const struct target_table *tbl, struct cerr *err)
+{
+	if (mysql_real_query(m->conn, (const char *)m->sql.data, m->sql.len) == 0 || mysql_errno(m->conn) == 1060)
+		return 0;
+	return tmy_fail(m, err, tbl->name, "changing it for a source schema change");
+}
+
+/* Follows the source's schema changes on an existing table (as tpg_evolve in target_pg.c): a renamed
+ * column is refused; with create, a missing non-key column is added and a too narrow column widened
+ * (MODIFY restates the character set, collation and NOT NULL it had; XXX: a DEFAULT or COMMENT the user
+ * gave the column is not restated and is lost). What is left is tmy_check_columns's to report. */
+static int tmy_evolve(struct tmy *m, const struct target_table *tbl, bool create, struct cerr *err)
+{
+	struct tmy_colinfo *info = NULL;
+	size_t ninfo = 0;
+	char type[160], src[128];
+	int rc = -1;
+
+	if (tmy_read_columns(m, tbl, &info, &ninfo, err) < 0)
+		return -1;
+	for (int i = 0; i < tbl->ncols; i++) {
+		const struct target_column *col = &tbl->cols[i];
+		const struct tmy_colinfo *c = tmy_find_col(info, ninfo, col->name);
+		const char *was = NULL;
+
+		for (size_t k = 0; !c && col->was && col->was[k] && !was; k++)
+			if (tmy_find_col(info, ninfo, col->was[k]))
+				was = col->was[k];
+		if (was) {
+			tmy_err(m, err, false, "table %s cannot follow the rename of source column %s (now %s): the table"
+			        " has column %s but not %s, and cleave does not rename columns; add `%s: %s` under the"
+			        " mapping's `rename:` to keep filling column %s, or rename the target column (ALTER TABLE"
+			        " `%s` RENAME COLUMN `%s` TO `%s`), then restart the sink", tbl->name, was,
+			        col->source ? col->source : col->name, was, col->name, col->source ? col->source : col->name,
+			        was, was, tbl->name, was, col->name);
+			goto cleanup;
+		}
+		if (!create)
+			continue;
+		coltype_pg_name(&col->type, src, sizeof src);
+		buf_reset(&m->sql);
+		if (!c && !col->key) {
+			if (m->in_tx) {
+				tmy_err(m, err, false, "table %s: cannot add a column inside a transaction", tbl->name);
+				goto cleanup;
+			}
+			tmy_ddl_type(m, tbl, i, type, sizeof type);
+			if (buf_puts(&m->sql, "ALTER TABLE ") < 0 || tmy_put_ident(&m->sql, tbl->name) < 0 ||
+			    buf_puts(&m->sql, " ADD COLUMN ") < 0 || tmy_put_ident(&m->sql, col->name) < 0 ||
+			    buf_printf(&m->sql, " %s", type) < 0 || tmy_put_default(m, &m->sql, tbl, i) < 0) {
+				tmy_oom(m, err);
+				goto cleanup;
+			}
+			if (tmy_alter(m, tbl, err) < 0)
+				goto cleanup;
+			log_info(NULL, "sink %s: MySQL table %s: added column %s %s%s%s (a new column of the source)",
+			         m->sink->name, tbl->name, col->name, type, col->missing ? " DEFAULT " : "",
+			         col->missing ? col->missing : "");
+		} else if (c && !tmy_type_ok(tbl, i, c->type) &&
+		           sinkvalue_widen(SINKVALUE_MYSQL, &col->type, col->key, c->type, type, sizeof type)) {
+			if (m->in_tx) {
+				tmy_err(m, err, false, "table %s: cannot alter a column inside a transaction", tbl->name);
+				goto cleanup;
+			}
+			if (buf_puts(&m->sql, "ALTER TABLE ") < 0 || tmy_put_ident(&m->sql, tbl->name) < 0 ||
+			    buf_puts(&m->sql, " MODIFY COLUMN ") < 0 || tmy_put_ident(&m->sql, col->name) < 0 ||
+			    buf_printf(&m->sql, " %s", type) < 0 ||
+			    (c->charset && strcmp(c->charset, "binary") != 0 &&
+			     buf_printf(&m->sql, " CHARACTER SET %s", c->charset) < 0) ||
+			    (c->charset && c->collation && strcmp(c->charset, "binary") != 0 &&
+			     buf_printf(&m->sql, " COLLATE %s", c->collation) < 0) ||
+			    (!c->nullable && buf_puts(&m->sql, " NOT NULL") < 0)) {
+				tmy_oom(m, err);
+				goto cleanup;
+			}
+			if (tmy_alter(m, tbl, err) < 0)
+				goto cleanup;
+			log_info(NULL, "sink %s: MySQL table %s: widened column %s from %s to %s (the source's is now %s)",
+			         m->sink->name, tbl->name, col->name, c->type, type, src);
+		}
+	}
+	rc = 0;
+cleanup:
+	tmy_colinfo_free(info, ninfo);
+	return rc;
+}
+
 static int tmy_prepare_table(void *state, const struct target_table *tbl, bool create, struct cerr *err)
 {
 	struct tmy *m = state;
@@ -683,7 +836,7 @@ static int tmy_prepare_table(void *state, const struct target_table *tbl, bool c
 	 * compatibility rules shows up here rather than as a refusal at the next start.
 	 * XXX: other unique keys are not checked; one would make ON DUPLICATE KEY UPDATE hit a row of another
 	 * key. Unmapped columns must be nullable or have defaults (or inserts fail as data errors). */
-	if (tmy_check_columns(m, tbl, err) < 0 || tmy_check_key(m, tbl, err) < 0)
+	if (tmy_evolve(m, tbl, create, err) < 0 || tmy_check_columns(m, tbl, err) < 0 || tmy_check_key(m, tbl, err) < 0)
 		return -1;
 	return 0;
 }

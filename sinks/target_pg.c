@@ -585,6 +585,21 @@ cleanup:
 	return rc;
 }
 
+/* Appends " DEFAULT 'text'" for a column whose source rows older than its ADD COLUMN hold c->missing. */
+static int tpg_put_default(struct tpg *s, struct buf *out, const struct target_column *c, struct cerr *err)
+{
+	char *lit;
+	int rc;
+
+	if (!c->missing || c->key)
+		return 0;
+	if (!(lit = PQescapeLiteral(s->conn, c->missing, strlen(c->missing))))
+		return cerr_set(err, false, "out of memory");
+	rc = buf_printf(out, " DEFAULT %s", lit) < 0 ? cerr_set(err, false, "out of memory") : 0;
+	PQfreemem(lit);
+	return rc;
+}
+
 /* Creates the table from the source's column types (SPEC.md §5) with the key columns as primary key. */
 static int tpg_create(struct tpg *s, const struct target_table *tbl, const char *qname, struct cerr *err)
 {
@@ -602,7 +617,11 @@ static int tpg_create(struct tpg *s, const struct target_table *tbl, const char 
 			sinkvalue_ddl_type(SINKVALUE_PG, &tbl->cols[i].type, type, sizeof type);
 		if (tpg_put_ident(s, &s->sql, tbl->cols[i].name, err) < 0)
 			goto cleanup;
-		if (buf_printf(&s->sql, " %s, ", type) < 0)
+		if (buf_printf(&s->sql, " %s", type) < 0)
+			goto oom;
+		if (tpg_put_default(s, &s->sql, &tbl->cols[i], err) < 0)
+			goto cleanup;
+		if (buf_puts(&s->sql, ", ") < 0)
 			goto oom;
 	}
 	if (buf_puts(&s->sql, "PRIMARY KEY ") < 0)
@@ -697,6 +716,113 @@ oom:
 	return cerr_set(err, false, "out of memory");
 }
 
+/* The first of column c's other names (a rename) that the described table has, or NULL. */
+static const char *tpg_was_present(const PGresult *res, const struct target_column *c)
+{
+	for (size_t k = 0; c->was && c->was[k]; k++)
+		if (tpg_find_col(res, c->was[k]) >= 0)
+			return c->was[k];
+	return NULL;
+}
+
+/* Runs one ALTER TABLE for a schema change (outside any transaction of the sink: DDL on its own). A column
+ * that another process of the sink added meanwhile is no error. */
+static int tpg_alter(struct tpg *s, const struct target_table *tbl, struct cerr *err)
+{
+	PGresult *res = PQexec(s->conn, (const char *)s->sql.data);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && !tpg_sqlstate_is(res, "42701")) {
+		tpg_fail(s, res, err);
+		rc = cerr_wrap(err, "changing target table %s for a source schema change", tbl->name);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Whether column c, declared `declared` in the target, cannot hold the source's type but can be widened
+ * without loss to a type that does (written to out). */
+static bool tpg_widening(const struct target_column *c, const char *declared, char *out, size_t outlen)
+{
+	if ((c->key ? sinkvalue_compatible_key : sinkvalue_compatible)(SINKVALUE_PG, &c->type, declared))
+		return false;
+	return sinkvalue_widen(SINKVALUE_PG, &c->type, c->key, declared, out, outlen) == 1;
+}
+
+/* Follows the source's schema changes on an existing table (*res describes it; described again when
+ * something changed): a renamed column is refused whatever `create` says (adding it would leave the old
+ * column stale); with create, a missing non-key column is added and a column too narrow for the source's
+ * type is widened where sinkvalue_widen finds a lossless type. What is left is tpg_check's to report. */
+static int tpg_evolve(struct tpg *s, const struct target_table *tbl, const char *qname, PGresult **res,
+                      bool create, struct cerr *err)
+{
+	const char *relkind = PQgetvalue(*res, 0, TPG_D_RELKIND);
+	char type[128], src[128];
+	bool changed = false;
+
+	/* not a table, or one the user may not write: tpg_check says so */
+	if ((strcmp(relkind, "r") != 0 && strcmp(relkind, "p") != 0) ||
+	    strcmp(PQgetvalue(*res, 0, TPG_D_PRIVILEGED), "t") != 0)
+		return 0;
+	for (int i = 0; i < tbl->ncols; i++) {
+		const struct target_column *c = &tbl->cols[i];
+		int r = tpg_find_col(*res, c->name);
+		const char *was;
+
+		coltype_pg_name(&c->type, src, sizeof src);
+		if (r < 0 && (was = tpg_was_present(*res, c))) {
+			const char *now = c->source ? c->source : c->name;
+
+			buf_reset(&s->sql);
+			if (tpg_put_ident(s, &s->sql, was, err) < 0 ||
+			    (buf_puts(&s->sql, " TO ") < 0 && cerr_set(err, false, "out of memory")) ||
+			    tpg_put_ident(s, &s->sql, c->name, err) < 0)
+				return -1;
+			return cerr_set(err, false,
+			                "target table %s cannot follow the rename of source column %s (now %s): the table"
+			                " has column %s but not %s, and cleave does not rename columns; add `%s: %s` under"
+			                " the mapping's `rename:` to keep filling column %s, or rename the target column"
+			                " (ALTER TABLE %s RENAME COLUMN %s), then restart the sink",
+			                tbl->name, was, now, was, c->name, now, was, was, qname, (const char *)s->sql.data);
+		}
+		if (!create)
+			continue;
+		buf_reset(&s->sql);
+		if (r < 0 && !c->key) {
+			sinkvalue_ddl_type(SINKVALUE_PG, &c->type, type, sizeof type);
+			if (buf_printf(&s->sql, "ALTER TABLE %s ADD COLUMN ", qname) < 0)
+				return cerr_set(err, false, "out of memory");
+			if (tpg_put_ident(s, &s->sql, c->name, err) < 0)
+				return -1;
+			if (buf_printf(&s->sql, " %s", type) < 0)
+				return cerr_set(err, false, "out of memory");
+			if (tpg_put_default(s, &s->sql, c, err) < 0 || tpg_alter(s, tbl, err) < 0)
+				return -1;
+			log_info(s->ctx, "target table %s: added column %s %s%s%s (a new column of the source)", tbl->name,
+			         c->name, type, c->missing ? " DEFAULT " : "", c->missing ? c->missing : "");
+			changed = true;
+		} else if (r >= 0 && tpg_widening(c, PQgetvalue(*res, r, TPG_D_TYPE), type, sizeof type)) {
+			if (buf_printf(&s->sql, "ALTER TABLE %s ALTER COLUMN ", qname) < 0)
+				return cerr_set(err, false, "out of memory");
+			if (tpg_put_ident(s, &s->sql, c->name, err) < 0)
+				return -1;
+			if (buf_printf(&s->sql, " TYPE %s", type) < 0)
+				return cerr_set(err, false, "out of memory");
+			if (tpg_alter(s, tbl, err) < 0)
+				return -1;
+			log_info(s->ctx, "target table %s: widened column %s from %s to %s (the source's is now %s)",
+			         tbl->name, c->name, PQgetvalue(*res, r, TPG_D_TYPE), type, src);
+			changed = true;
+		}
+	}
+	if (changed) {
+		PQclear(*res);
+		if (!(*res = tpg_describe(s, qname, err)))
+			return cerr_wrap(err, "reading the definition of target table %s", tbl->name);
+	}
+	return 0;
+}
+
 static int tpg_validate_mapping(const struct target_table *tbl, struct cerr *err)
 {
 	int nkey = 0;
@@ -749,7 +875,7 @@ static int tpg_prepare(struct tpg *s, const struct target_table *tbl, bool creat
 			goto cleanup;
 		}
 	}
-	if (tpg_check(s, tbl, qname, res, err) < 0)
+	if (tpg_evolve(s, tbl, qname, &res, create, err) < 0 || tpg_check(s, tbl, qname, res, err) < 0)
 		goto cleanup;
 	rc = tpg_remember(s, tbl, qname, res, out, err);
 	qname = NULL; /* owned by the table entry now, or freed with it */

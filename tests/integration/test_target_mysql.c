@@ -446,11 +446,11 @@ static void test_existing_incompatible(void **state)
 	assert_value(f->c, "0", "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
 	                        " AND TABLE_NAME = 'nosuch'");
 
-	/* a column too narrow */
-	my_exec(f->c, "CREATE TABLE narrow (id INT PRIMARY KEY, name VARCHAR(10), amount DECIMAL(12,2))"
+	/* a column too narrow (create_tables: false; with true it is widened, below) */
+	my_exec(f->c, "CREATE TABLE narrow (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, amount DECIMAL(12,2))"
 	              " DEFAULT CHARSET=utf8mb4");
 	tbl_init(&tb, "narrow", specs, 3);
-	err = prepare_fail(f, &tb.t, true);
+	err = prepare_fail(f, &tb.t, false);
 	assert_false(err.retriable);
 	assert_contains(err.msg, "table narrow column name is varchar(10)");
 	assert_contains(err.msg, "VARCHAR(40)");
@@ -460,14 +460,14 @@ static void test_existing_incompatible(void **state)
 	my_exec(f->c, "CREATE TABLE lessdigits (id INT PRIMARY KEY, name VARCHAR(40), amount DECIMAL(8,2))"
 	              " DEFAULT CHARSET=utf8mb4");
 	tbl_init(&tb, "lessdigits", specs, 3);
-	err = prepare_fail(f, &tb.t, true);
+	err = prepare_fail(f, &tb.t, false);
 	assert_contains(err.msg, "column amount is decimal(8,2)");
 	assert_contains(err.msg, "DECIMAL(12,2)");
 
 	/* a missing column */
 	my_exec(f->c, "CREATE TABLE nocol (id INT PRIMARY KEY, name VARCHAR(40)) DEFAULT CHARSET=utf8mb4");
 	tbl_init(&tb, "nocol", specs, 3);
-	err = prepare_fail(f, &tb.t, true);
+	err = prepare_fail(f, &tb.t, false);
 	assert_contains(err.msg, "table nocol has no column amount");
 	assert_contains(err.msg, "ADD COLUMN `amount` DECIMAL(12,2)");
 
@@ -497,6 +497,23 @@ static void test_existing_incompatible(void **state)
 	tbl_init(&tb, "latin", specs, 3);
 	err = prepare_fail(f, &tb.t, true);
 	assert_contains(err.msg, "column name has character set latin1");
+
+	/* create_tables: true follows: the missing column added, the narrow ones widened (keeping NOT NULL and
+	 * the character set) */
+	tbl_init(&tb, "narrow", specs, 3);
+	prepare(f, &tb.t, true);
+	assert_value(f->c, "varchar(40) NO utf8mb4", "SELECT CONCAT_WS(' ', COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME)"
+	             " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'narrow'"
+	             " AND COLUMN_NAME = 'name'");
+	tbl_init(&tb, "lessdigits", specs, 3);
+	prepare(f, &tb.t, true);
+	assert_value(f->c, "decimal(12,2)", "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA ="
+	             " DATABASE() AND TABLE_NAME = 'lessdigits' AND COLUMN_NAME = 'amount'");
+	tbl_init(&tb, "nocol", specs, 3);
+	prepare(f, &tb.t, true);
+	assert_value(f->c, "decimal(12,2) YES", "SELECT CONCAT_WS(' ', COLUMN_TYPE, IS_NULLABLE) FROM"
+	             " information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'nocol'"
+	             " AND COLUMN_NAME = 'amount'");
 }
 
 /* A text key under a case-insensitive collation would merge 'a' and 'A'. */

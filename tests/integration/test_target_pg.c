@@ -100,7 +100,7 @@ static struct target_table mktable(struct fx *f, int slot, const char *name, con
 	assert_true(n <= MAXCOLS);
 	for (int i = 0; i < n; i++) {
 		coltype_from_pg(defs[i].oid, defs[i].typmod, &f->types[slot][i]);
-		f->cols[slot][i] = (struct target_column){defs[i].name, f->types[slot][i], defs[i].key};
+		f->cols[slot][i] = (struct target_column){.name = defs[i].name, .type = f->types[slot][i], .key = defs[i].key};
 	}
 	return (struct target_table){name, n, f->cols[slot]};
 }
@@ -449,18 +449,18 @@ static void test_incompatible_tables(void **state)
 	check_value(f->c, NULL, "SELECT to_regclass('m_missing')::text");
 
 	pgtest_exec(f->c, "CREATE TABLE m_nocol (id bigint PRIMARY KEY, amount numeric(12,2))");
-	tbl.name = "m_nocol";
-	check_error(f, target_prepare_table(f->t, &tbl, true, &f->err), false, "m_nocol", "no column name",
+	tbl.name = "m_nocol"; /* create_tables: false (true adds the column, below) */
+	check_error(f, target_prepare_table(f->t, &tbl, false, &f->err), false, "m_nocol", "no column name",
 	             "ADD COLUMN \"name\" text", NULL);
 
 	pgtest_exec(f->c, "CREATE TABLE m_narrow (id bigint PRIMARY KEY, name text, amount numeric(5,2))");
 	tbl.name = "m_narrow";
-	check_error(f, target_prepare_table(f->t, &tbl, true, &f->err), false, "m_narrow", "column amount",
+	check_error(f, target_prepare_table(f->t, &tbl, false, &f->err), false, "m_narrow", "column amount",
 	             "numeric(5,2)", "numeric(12,2)", "ALTER COLUMN \"amount\" TYPE numeric(12,2)", NULL);
 
 	pgtest_exec(f->c, "CREATE TABLE m_narrow_id (id integer PRIMARY KEY, name text, amount numeric(12,2))");
 	tbl.name = "m_narrow_id";
-	check_error(f, target_prepare_table(f->t, &tbl, true, &f->err), false, "m_narrow_id", "column id",
+	check_error(f, target_prepare_table(f->t, &tbl, false, &f->err), false, "m_narrow_id", "column id",
 	             "has type integer", "bigint", NULL);
 
 	pgtest_exec(f->c, "CREATE TABLE m_key (id bigint, name text, amount numeric(12,2), PRIMARY KEY (id, name))");
@@ -507,6 +507,20 @@ static void test_incompatible_tables(void **state)
 	check_value(f->c, "amount numeric(5,2)",
 	             "SELECT attname || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute"
 	             " WHERE attrelid = 'm_narrow'::regclass AND attname = 'amount'");
+
+	/* create_tables: true follows: the missing column added (nullable), the narrow ones widened */
+	tbl.name = "m_nocol";
+	OK(f, target_prepare_table(f->t, &tbl, true, &f->err));
+	check_value(f->c, "text false", "SELECT format_type(atttypid, atttypmod) || ' ' || attnotnull FROM pg_attribute"
+	            " WHERE attrelid = 'm_nocol'::regclass AND attname = 'name'");
+	tbl.name = "m_narrow";
+	OK(f, target_prepare_table(f->t, &tbl, true, &f->err));
+	check_value(f->c, "numeric(12,2)", "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+	            " WHERE attrelid = 'm_narrow'::regclass AND attname = 'amount'");
+	tbl.name = "m_narrow_id";
+	OK(f, target_prepare_table(f->t, &tbl, true, &f->err));
+	check_value(f->c, "bigint", "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+	            " WHERE attrelid = 'm_narrow_id'::regclass AND attname = 'id'");
 }
 
 static const struct coldef kv_defs[] = {
