@@ -1,6 +1,7 @@
 /* capture.c: see capture.h. One thread: read a replication message, decode it, encode and queue its
  * Kafka messages, serve delivery reports, and now and then tell PostgreSQL what may be confirmed. */
 #include "capture/capture.h"
+#include "capture/capture_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,42 +26,8 @@
 #define CAPTURE_REPORT_MS 30000
 #define CAPTURE_PERMANENT_TRIES 3
 
-struct capture_txn {
-	bool open;
-	uint64_t id; /* progress tracker id */
-	uint32_t xid;
-	lsn_t commit_lsn;
-	int64_t commit_ts_ms;
-	int64_t seq;
-};
-
-struct capture {
-	const struct cleave_config *cfg;
-	int (*stop_requested)(void);
-	struct source *source;
-	struct producer *producer;
-	struct progress *progress;
-	struct relcache *relcache;
-	struct pgo_decoder *decoder;
-	struct buf key, value;
-	char *schemas_topic;
-	struct capture_txn txn;
-	lsn_t received;       /* highest WAL end seen */
-	lsn_t sent_confirmed; /* last confirmed LSN sent to PostgreSQL */
-	lsn_t msg_lsn;        /* LSN of the message being handled */
-	int64_t next_status_ms;
-	int64_t next_report_ms;
-	uint64_t events;      /* row events queued since start */
-	bool permanent_failure;  /* the last restart was for a delivery error that will repeat */
-	int permanent_failures;  /* such restarts in a row at the same confirmed position */
-	lsn_t permanent_at;
-	struct pgo_value *scratch[2]; /* values of tuples capture rewrites (see capture_identity_tuple) */
-	size_t scratch_cap[2];
-	char ctx[256];
-};
-
 /* Log context: slot, current LSN and, when given, the table. */
-static const char *capture_ctx(struct capture *c, const struct table_schema *ts)
+const char *capture_ctx(struct capture *c, const struct table_schema *ts)
 {
 	if (ts)
 		snprintf(c->ctx, sizeof c->ctx, "slot=%s lsn=" LSN_FMT " table=%s.%s", c->cfg->source.slot,
@@ -78,8 +45,6 @@ static bool capture_table_configured(const struct cleave_config *cfg, const char
 	return false;
 }
 
-/* Sends the status update when it is due (or `force`). Keeps the replication connection alive while
- * capture waits for Kafka, and moves confirmed_flush_lsn. */
 /* What capture exports at /metrics (common/metrics.h), updated with every status update. */
 static struct {
 	struct metric *events, *confirmed, *received, *pending, *outstanding, *retries;
@@ -102,7 +67,9 @@ static void capture_metrics_register(void)
 	                                          "restarts of the stream after a server went away", NULL);
 }
 
-static int capture_status(struct capture *c, bool force, struct cerr *err)
+/* Sends the status update when it is due (or `force`). Keeps the replication connection alive while
+ * capture waits for Kafka, and moves confirmed_flush_lsn. */
+int capture_status(struct capture *c, bool force, struct cerr *err)
 {
 	int64_t now = clock_mono_ms();
 	lsn_t confirmed;
@@ -131,14 +98,14 @@ static int capture_status(struct capture *c, bool force, struct cerr *err)
 	return 0;
 }
 
-/* Queues one message, waiting (and keeping PostgreSQL's connection alive) while librdkafka's queue is
- * full. Returns 0, 1 when a stop was requested while waiting, -1 with err. */
-static int capture_send(struct capture *c, const char *topic, int32_t partition, const struct buf *key,
-                        const struct buf *value, struct cerr *err)
+/* Queues one message of progress transaction txn, waiting (and keeping PostgreSQL's connection alive)
+ * while librdkafka's queue is full. Returns 0, 1 when a stop was requested while waiting, -1 with err. */
+int capture_send_txn(struct capture *c, uint64_t txn, const char *topic, int32_t partition, const struct buf *key,
+                     const struct buf *value, struct cerr *err)
 {
 	for (;;) {
 		int rc = producer_send(c->producer, topic, partition, key ? key->data : NULL, key ? key->len : 0,
-		                       value ? value->data : NULL, value ? value->len : 0, c->txn.id, err);
+		                       value ? value->data : NULL, value ? value->len : 0, txn, err);
 		if (rc <= 0)
 			return rc;
 		/* queue full: Kafka is slow or down. Stop reading and wait for acknowledgements. */
@@ -152,13 +119,21 @@ static int capture_send(struct capture *c, const char *topic, int32_t partition,
 			return -1;
 		if (c->stop_requested())
 			return 1;
-		if (capture_status(c, false, err) < 0)
+		/* no status while the initial snapshot runs: no stream yet */
+		if (c->streaming && capture_status(c, false, err) < 0)
 			return -1;
 	}
 }
 
+/* capture_send_txn for the current transaction. */
+static int capture_send(struct capture *c, const char *topic, int32_t partition, const struct buf *key,
+                        const struct buf *value, struct cerr *err)
+{
+	return capture_send_txn(c, c->txn.id, topic, partition, key, value, err);
+}
+
 /* Publishes the entry's schemas to <prefix>._schemas before its first message in this producer session. */
-static int capture_publish_schemas(struct capture *c, struct relcache_entry *e, struct cerr *err)
+int capture_publish_schemas(struct capture *c, struct relcache_entry *e, struct cerr *err)
 {
 	const struct table_schema *ts = e->schema;
 	const struct {
@@ -185,7 +160,7 @@ static int capture_publish_schemas(struct capture *c, struct relcache_entry *e, 
 	return 0;
 }
 
-static void capture_source_info(struct capture *c, struct envelope_source *src)
+void capture_source_info(struct capture *c, struct envelope_source *src)
 {
 	memset(src, 0, sizeof *src);
 	src->name = c->cfg->kafka.topic_prefix;
@@ -216,6 +191,8 @@ static int capture_row_event(struct capture *c, struct relcache_entry *e, char o
 		return cerr_wrap(err, "%s: cannot encode the change (transaction %u); nothing past " LSN_FMT
 		                 " is confirmed. Fix the data or report a bug",
 		                 capture_ctx(c, e->schema), c->txn.xid, LSN_ARGS(c->sent_confirmed));
+	if (capture_snap_changed(c, e->relid, &c->key, err) < 0)
+		return -1;
 	rc = capture_send(c, e->topic, PRODUCER_PARTITION_ANY, &c->key, &c->value, err);
 	if (rc == 0 && tombstone)
 		rc = capture_send(c, e->topic, PRODUCER_PARTITION_ANY, &c->key, NULL, err);
@@ -280,7 +257,7 @@ static bool capture_key_changed(const struct table_schema *ts, const struct pgo_
 	return false;
 }
 
-static int capture_relation(struct capture *c, const struct pgo_relation *rel, struct cerr *err)
+struct table_schema *capture_build_schema(struct capture *c, const struct pgo_relation *rel, struct cerr *err)
 {
 	const struct source_pk *pk;
 	struct pgo_relation keyed;
@@ -289,18 +266,7 @@ static int capture_relation(struct capture *c, const struct pgo_relation *rel, s
 	int nmissing = 0;
 	struct cerr merr = {0};
 	struct table_schema *ts;
-	struct relcache_entry *e;
 
-	if (!capture_table_configured(c->cfg, rel->nspname, rel->relname)) {
-		if (relcache_get(c->relcache, rel->oid))
-			log_warn(capture_ctx(c, NULL), "table %u is now %s.%s, which is not in source.tables: its changes"
-			         " are no longer captured", rel->oid, rel->nspname, rel->relname);
-		else
-			log_debug(capture_ctx(c, NULL), "ignoring %s.%s: published but not in source.tables",
-			          rel->nspname, rel->relname);
-		relcache_remove(c->relcache, rel->oid);
-		return 0;
-	}
 	/* Under REPLICA IDENTITY FULL pgoutput flags every column as identity; the Kafka key (and so the
 	 * partition) must stay the primary key, so that an update of another column is not a key change */
 	pk = rel->replident == 'f' ? source_primary_key(c->source, rel->nspname, rel->relname) : NULL;
@@ -311,7 +277,8 @@ static int capture_relation(struct capture *c, const struct pgo_relation *rel, s
 		         " older than a column added with a DEFAULT get NULL there", rel->nspname, rel->relname, merr.msg);
 	if (nmissing > 0 && !(missing = calloc(rel->ncols ? rel->ncols : 1, sizeof *missing))) {
 		source_missing_free(mnames, mvalues, nmissing);
-		return cerr_set(err, false, "out of memory");
+		cerr_set(err, false, "out of memory");
+		return NULL;
 	}
 	for (int i = 0; missing && i < rel->ncols; i++)
 		for (int k = 0; k < nmissing; k++)
@@ -323,7 +290,8 @@ static int capture_relation(struct capture *c, const struct pgo_relation *rel, s
 		if (!cols) {
 			free((void *)missing);
 			source_missing_free(mnames, mvalues, nmissing);
-			return cerr_set(err, false, "out of memory");
+			cerr_set(err, false, "out of memory");
+			return NULL;
 		}
 		keyed = *rel;
 		keyed.cols = cols;
@@ -341,20 +309,44 @@ static int capture_relation(struct capture *c, const struct pgo_relation *rel, s
 		free(keyed.cols);
 	free((void *)missing);
 	source_missing_free(mnames, mvalues, nmissing);
-	if (!ts)
-		return cerr_wrap(err, "%s.%s", rel->nspname, rel->relname);
+	if (!ts) {
+		cerr_wrap(err, "%s.%s", rel->nspname, rel->relname);
+		return NULL;
+	}
 	if (ts->nkeys == 0) {
 		cerr_set(err, false,
 		         "%s: the table has no primary key or replica identity any more; add one (or REPLICA"
 		         " IDENTITY FULL) and restart capture",
 		         capture_ctx(c, ts));
 		table_schema_free(ts);
-		return -1;
+		return NULL;
 	}
+	return ts;
+}
+
+static int capture_relation(struct capture *c, const struct pgo_relation *rel, struct cerr *err)
+{
+	struct table_schema *ts;
+	struct relcache_entry *e;
+
+	if (!capture_table_configured(c->cfg, rel->nspname, rel->relname)) {
+		if (relcache_get(c->relcache, rel->oid))
+			log_warn(capture_ctx(c, NULL), "table %u is now %s.%s, which is not in source.tables: its changes"
+			         " are no longer captured", rel->oid, rel->nspname, rel->relname);
+		else
+			log_debug(capture_ctx(c, NULL), "ignoring %s.%s: published but not in source.tables",
+			          rel->nspname, rel->relname);
+		relcache_remove(c->relcache, rel->oid);
+		return 0;
+	}
+	ts = capture_build_schema(c, rel, err);
+	if (!ts)
+		return -1;
 	for (int i = 0; i < ts->ncols; i++)
 		if (!ts->cols[i].type.known)
 			log_warn(capture_ctx(c, ts), "column %s has a type cleave does not know (oid %u): carried as text",
 			         ts->cols[i].name, ts->cols[i].type.pg_oid);
+	capture_snap_relation(c, ts);
 	e = relcache_put(c->relcache, c->cfg->kafka.topic_prefix, ts);
 	if (!e)
 		return cerr_set(err, false, "out of memory");
@@ -372,6 +364,7 @@ static int capture_truncate(struct capture *c, const struct pgo_msg *m, struct c
 
 		if (!e)
 			continue; /* not a configured table */
+		capture_snap_truncated(c, e->relid);
 		if ((rc = capture_publish_schemas(c, e, err)) != 0)
 			return rc;
 		/* looked up at every truncate (they are rare): partitions may have been added to the topic */
@@ -482,7 +475,7 @@ static int capture_message(struct capture *c, const uint8_t *data, size_t len, s
 	case PGO_MESSAGE:
 		log_debug(capture_ctx(c, NULL), "logical decoding message with prefix %s (%u bytes)", m.u.message.prefix,
 		          m.u.message.len);
-		return 0;
+		return capture_snap_message(c, &m, err);
 	default: /* Origin */
 		return 0;
 	}
@@ -499,6 +492,14 @@ static int capture_stream(struct capture *c, struct cerr *err)
 			return 0;
 		if (producer_failed(c->producer, &c->permanent_failure, err))
 			return -1;
+		if (!c->txn.open) {
+			/* between transactions: the next snapshot chunk, if any (a stop is seen above) */
+			rc = capture_snap_tick(c, err);
+			if (rc < 0)
+				return -1;
+			if (rc > 0)
+				return 0;
+		}
 		rc = source_read(c->source, &rm, 100, err);
 		if (rc < 0)
 			return -1;
@@ -546,13 +547,16 @@ static void capture_shutdown(struct capture *c)
 	 * connection before the final confirmation */
 	while (!flushed && clock_mono_ms() < until) {
 		flushed = producer_flush(c->producer, c->cfg->source.status_interval_ms) == 0;
-		if (capture_status(c, false, &err) < 0)
+		if (c->streaming && capture_status(c, false, &err) < 0)
 			break;
 	}
+	/* the snapshot progress that the flushed events vouch for */
+	if (flushed && capture_snap_records(c, &err) == 0)
+		flushed = producer_flush(c->producer, c->cfg->source.status_interval_ms) == 0;
 	if (!flushed)
 		log_warn(capture_ctx(c, NULL), "Kafka did not acknowledge everything within %d s; the rest will be sent"
 		         " again at the next start", CAPTURE_FLUSH_TIMEOUT_MS / 1000);
-	if (capture_status(c, true, &err) < 0)
+	if (c->streaming && capture_status(c, true, &err) < 0)
 		log_warn(capture_ctx(c, NULL), "could not send the final position: %s", err.msg);
 	source_stop(c->source);
 	log_info(capture_ctx(c, NULL), "stopped; confirmed " LSN_FMT, LSN_ARGS(c->sent_confirmed));
@@ -560,6 +564,8 @@ static void capture_shutdown(struct capture *c)
 
 static void capture_free(struct capture *c)
 {
+	capture_snap_reset(c);
+	free(c->snap.topic);
 	producer_free(c->producer);
 	source_free(c->source);
 	progress_free(c->progress);
@@ -593,14 +599,20 @@ int capture_run(const struct cleave_config *cfg, int (*stop_requested)(void), st
 		goto cleanup;
 	}
 	capture_metrics_register();
-	if (cfg->source.snapshot == CFG_SNAPSHOT_INITIAL)
-		log_warn(NULL, "source.snapshot: initial is not implemented yet; streaming starts at the slot's position"
-		         " and rows that existed before the slot are not copied");
+	if (asprintf(&c.snap.topic, "%s._snapshots", cfg->kafka.topic_prefix) < 0) {
+		c.snap.topic = NULL;
+		cerr_set(err, false, "out of memory");
+		goto cleanup;
+	}
 	while (!stop_requested()) {
 		lsn_t confirmed = 0;
+		int prc;
 
 		cerr_clear(err);
-		if (source_prepare(c.source, &confirmed, err) == 0) {
+		c.streaming = false;
+		capture_snap_reset(&c);
+		prc = source_prepare(c.source, &confirmed, err);
+		if (prc >= 0) {
 			/* a fresh tracker position: the slot is the truth after a (re)start. The old producer goes
 			 * first: its delivery reports point at the old tracker. */
 			producer_free(c.producer);
@@ -617,7 +629,32 @@ int capture_run(const struct cleave_config *cfg, int (*stop_requested)(void), st
 			if (!c.producer)
 				goto cleanup;
 			relcache_mark_unpublished(c.relcache);
+			if (capture_snap_prepare(&c, prc == 1, err) < 0)
+				goto retry;
+			if (prc == 1) {
+				/* a new slot: copy the tables under its exported snapshot, then stream from it */
+				char snapname[128];
+				int src;
+
+				if (source_create_slot_exported(c.source, &confirmed, snapname, sizeof snapname, err) < 0)
+					goto retry;
+				c.sent_confirmed = confirmed;
+				/* the tracker was made before the slot existed: it starts at the consistent point (the
+				 * records written before are acknowledged, so nothing is pending) */
+				progress_confirmable(c.progress);
+				progress_idle_at(c.progress, confirmed);
+				src = capture_snap_initial(&c, snapname, confirmed, err);
+				source_release_snapshot(c.source);
+				if (src > 0) {
+					capture_shutdown(&c);
+					rc = 0;
+					goto cleanup;
+				}
+				if (src < 0)
+					goto retry;
+			}
 			if (source_start(c.source, err) == 0) {
+				c.streaming = true;
 				log_info(capture_ctx(&c, NULL), "streaming publication %s from " LSN_FMT " to topics %s.*",
 				         cfg->source.publication, LSN_ARGS(confirmed), cfg->kafka.topic_prefix);
 				backoff = CAPTURE_BACKOFF_MIN_MS;
@@ -628,6 +665,8 @@ int capture_run(const struct cleave_config *cfg, int (*stop_requested)(void), st
 				}
 			}
 		}
+	retry:
+		c.streaming = false;
 		if (c.permanent_failure) {
 			/* Kafka refused a message for a reason that does not go away by itself: after a few tries
 			 * at the same position, a person has to fix it (nothing past it is confirmed) */

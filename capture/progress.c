@@ -138,6 +138,12 @@ lsn_t progress_confirmable(struct progress *p)
 	return p->confirmed;
 }
 
+bool progress_done(struct progress *p, uint64_t id)
+{
+	progress_confirmable(p);
+	return id < p->first_id;
+}
+
 size_t progress_pending(const struct progress *p)
 {
 	return p->count;

@@ -43,6 +43,9 @@ void progress_idle_at(struct progress *p, lsn_t lsn);
 
 /* I3: the LSN that may be confirmed now; done transactions are forgotten. */
 lsn_t progress_confirmable(struct progress *p);
+/* Whether transaction `id` (of this tracker, not from before a reset) is done and so are all before it
+ * (I2, I3); forgets the done prefix like progress_confirmable. */
+bool progress_done(struct progress *p, uint64_t id);
 /* Transactions still open or waiting for acknowledgements. */
 size_t progress_pending(const struct progress *p);
 /* Messages produced but not acknowledged. */

@@ -24,6 +24,7 @@ struct source {
 	const struct cleave_config *cfg;
 	struct source_pk *pks; /* per configured table, in config order */
 	PGconn *repl;     /* replication=database connection, NULL when closed */
+	PGconn *exporting; /* replication connection that created the slot and holds its exported snapshot */
 	char *copybuf;    /* the last CopyData message, owned by libpq (PQfreemem) */
 	char dbname[128];
 	char ctx[160];    /* log context: slot=... */
@@ -56,6 +57,7 @@ void source_free(struct source *s)
 	if (!s)
 		return;
 	source_stop(s);
+	source_release_snapshot(s);
 	source_free_pks(s);
 	free(s);
 }
@@ -87,6 +89,11 @@ static PGconn *source_connect(const struct source *s, bool replication, struct c
 	if (!replication)
 		keys[6] = NULL;
 	return pg_connect(s->cfg->source.dsn, keys, vals, "the source PostgreSQL", err);
+}
+
+PGconn *source_connect_sql(const struct source *s, struct cerr *err)
+{
+	return source_connect(s, false, err);
 }
 
 /* A server error that a person must fix vs. one that may go away (connection lost, server starting). */
@@ -353,8 +360,9 @@ cleanup:
 	return rc;
 }
 
-/* The slot exists, is a pgoutput slot of this database, and was not invalidated; creates it if missing. */
-static int source_ensure_slot(struct source *s, PGconn *c, lsn_t *confirmed, struct cerr *err)
+/* The slot exists, is a pgoutput slot of this database, and was not invalidated; creates it if missing
+ * (without a snapshot) when `create`, else returns 1 for a missing slot. */
+static int source_ensure_slot(struct source *s, PGconn *c, bool create, lsn_t *confirmed, struct cerr *err)
 {
 	static const char sql[] = "SELECT plugin, database, coalesce(wal_status, ''), confirmed_flush_lsn"
 	                          " FROM pg_replication_slots WHERE slot_name = $1";
@@ -367,6 +375,10 @@ static int source_ensure_slot(struct source *s, PGconn *c, lsn_t *confirmed, str
 	buf_init(&cmd, 0);
 	if (!res)
 		return cerr_wrap(err, "looking up slot %s", slot);
+	if (PQntuples(res) == 0 && !create) {
+		PQclear(res);
+		return 1;
+	}
 	if (PQntuples(res) == 0) {
 		PQclear(res);
 		/* slot names are validated by the config to [a-z0-9_], so no quoting issue here */
@@ -425,12 +437,52 @@ int source_prepare(struct source *s, lsn_t *confirmed, struct cerr *err)
 		return -1;
 	snprintf(s->dbname, sizeof s->dbname, "%s", PQdb(c));
 	if (source_check_wal_level(c, err) < 0 || source_check_tables(s, c, err) < 0 ||
-	    source_ensure_publication(c, s->cfg, err) < 0 || source_ensure_slot(s, c, confirmed, err) < 0)
+	    source_ensure_publication(c, s->cfg, err) < 0)
 		goto cleanup;
-	rc = 0;
+	/* with an initial snapshot the caller creates the slot (source_create_slot_exported) */
+	rc = source_ensure_slot(s, c, s->cfg->source.snapshot != CFG_SNAPSHOT_INITIAL, confirmed, err);
 cleanup:
 	PQfinish(c);
 	return rc;
+}
+
+int source_create_slot_exported(struct source *s, lsn_t *consistent_point, char *snapshot, size_t snapshot_len,
+                                struct cerr *err)
+{
+	char cmd[256];
+	PGresult *res;
+
+	source_release_snapshot(s);
+	s->exporting = source_connect(s, true, err);
+	if (!s->exporting)
+		return -1;
+	/* slot names are validated by the config to [a-z0-9_] */
+	snprintf(cmd, sizeof cmd, "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT 'export')", s->cfg->source.slot);
+	res = source_exec(s->exporting, cmd, 0, NULL, err);
+	if (!res) {
+		source_release_snapshot(s);
+		return cerr_wrap(err, "creating replication slot %s", s->cfg->source.slot);
+	}
+	/* columns: slot_name, consistent_point, snapshot_name, output_plugin */
+	if (PQntuples(res) != 1 || PQnfields(res) < 3 || lsn_parse(PQgetvalue(res, 0, 1), consistent_point) < 0 ||
+	    PQgetisnull(res, 0, 2)) {
+		PQclear(res);
+		source_release_snapshot(s);
+		return cerr_set(err, false, "CREATE_REPLICATION_SLOT %s returned an unexpected result",
+		                s->cfg->source.slot);
+	}
+	snprintf(snapshot, snapshot_len, "%s", PQgetvalue(res, 0, 2));
+	PQclear(res);
+	log_info(s->ctx, "replication slot created at " LSN_FMT " with exported snapshot %s", LSN_ARGS(*consistent_point),
+	         snapshot);
+	return 0;
+}
+
+void source_release_snapshot(struct source *s)
+{
+	if (s->exporting)
+		PQfinish(s->exporting);
+	s->exporting = NULL;
 }
 
 int source_start(struct source *s, struct cerr *err)
@@ -441,6 +493,7 @@ int source_start(struct source *s, struct cerr *err)
 	int rc = -1;
 
 	source_stop(s);
+	source_release_snapshot(s);
 	s->repl = source_connect(s, true, err);
 	if (!s->repl)
 		return -1;

@@ -4,7 +4,9 @@
 #ifndef CLEAVE_SOURCE_H
 #define CLEAVE_SOURCE_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "capture/replproto.h"
 #include "common/err.h"
@@ -20,8 +22,22 @@ void source_free(struct source *s);
 /* Checks wal_level and every configured table (exists, has a primary key or a replica identity), creates
  * the publication (or adds missing tables to it) and the slot when missing, and checks that the slot is
  * a usable pgoutput slot of this database. On error err->retriable tells a server that is down (retry
- * later) from a problem a person must fix. *confirmed gets the slot's confirmed_flush_lsn. */
+ * later) from a problem a person must fix. *confirmed gets the slot's confirmed_flush_lsn.
+ * With source.snapshot: initial a missing slot is not created: returns 1, and the caller creates it with
+ * source_create_slot_exported (after writing down that a snapshot is under way). */
 int source_prepare(struct source *s, lsn_t *confirmed, struct cerr *err);
+
+/* Creates the slot and keeps the replication connection that created it open and idle, so its exported
+ * snapshot (name in snapshot) stays usable by SET TRANSACTION SNAPSHOT until source_release_snapshot or
+ * source_start. *consistent_point: where streaming from the slot will start. */
+int source_create_slot_exported(struct source *s, lsn_t *consistent_point, char *snapshot, size_t snapshot_len,
+                                struct cerr *err);
+/* Closes the connection that holds the exported snapshot (no-op when none). */
+void source_release_snapshot(struct source *s);
+
+/* A regular connection to the source with the session settings of the replication connection (so values
+ * come as the same text as pgoutput's). NULL with err. */
+PGconn *source_connect_sql(const struct source *s, struct cerr *err);
 
 /* Opens the replication connection and starts streaming from the slot's confirmed position. */
 int source_start(struct source *s, struct cerr *err);
