@@ -33,39 +33,6 @@
 
 /* ---- helpers ---- */
 
-static const char *header(const struct ktest_msg *m, const char *name)
-{
-	const struct ktest_header *h = ktest_msg_header(m, name);
-
-	return h && h->value ? (const char *)h->value : "";
-}
-
-/* Waits for sink `name` to exit; asserts status 2 and that its output contains every needle. */
-static void assert_sink_fails(struct stest *t, const char *name, const char *const *needles)
-{
-	struct proc *p = stest_sink_proc(t, name);
-	int st = proc_wait(p, WAIT_MS);
-	char *log;
-
-	if (st != 2) {
-		proc_print_log(p, 40);
-		fail_msg("sink %s: exit status %d, expected 2", name, st);
-	}
-	log = ctest_read_file(proc_log_path(p));
-	if (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:")) {
-		proc_print_log(p, 60);
-		free(log);
-		fail_msg("sink %s: sanitizer report", name);
-	}
-	for (size_t i = 0; needles[i]; i++)
-		if (!strstr(log, needles[i])) {
-			proc_print_log(p, 40);
-			free(log);
-			fail_msg("sink %s: its output does not mention '%s'", name, needles[i]);
-		}
-	free(log);
-}
-
 /* The target's declared type of column col of table tbl. */
 static char *target_type(struct stest *t, enum stest_engine e, const char *tbl, const char *col)
 {
@@ -355,12 +322,12 @@ static void test_unfollowed_changes_stop(void **state)
 	                    "ALTER TABLE t_nar ALTER COLUMN v TYPE text; ALTER TABLE t_addf ADD COLUMN b integer");
 	pgtest_exec(t.c.pg, "INSERT INTO t_ren VALUES (3, 30, 'three'); UPDATE t_ren SET x = 11 WHERE id = 1;"
 	                    "INSERT INTO t_nar VALUES (3, 'three'); INSERT INTO t_addf VALUES (2, 'two', 2)");
-	assert_sink_fails(&t, "sc_ren_pg", ren_pg);
-	assert_sink_fails(&t, "sc_ren_my", ren_my);
-	assert_sink_fails(&t, "sc_proj_pg", proj);
-	assert_sink_fails(&t, "sc_nar_pg", nar_pg);
-	assert_sink_fails(&t, "sc_nar_my", nar_my);
-	assert_sink_fails(&t, "sc_addf_pg", addf);
+	stest_assert_sink_fails(&t, "sc_ren_pg", ren_pg);
+	stest_assert_sink_fails(&t, "sc_ren_my", ren_my);
+	stest_assert_sink_fails(&t, "sc_proj_pg", proj);
+	stest_assert_sink_fails(&t, "sc_nar_pg", nar_pg);
+	stest_assert_sink_fails(&t, "sc_nar_my", nar_my);
+	stest_assert_sink_fails(&t, "sc_addf_pg", addf);
 	/* nothing of the new schema was applied: the targets hold what came before */
 	assert_true(stest_wait_value(&t, STEST_PG, "SELECT string_agg(id || ':' || a, ',' ORDER BY id) FROM t_ren",
 	                             "1:10,2:20", WAIT_MS));
@@ -448,9 +415,9 @@ static void test_unfollowed_changes_dlq(void **state)
 
 		assert_int_equal(d->n, 2);
 		for (size_t i = 0; i < d->n; i++) {
-			assert_string_equal(header(&d->v[i], "cleave.topic"), ctest_topic(&t.c, "public.t_nar"));
-			if (!strstr(header(&d->v[i], "cleave.error"), why[s]))
-				fail_msg("%s: dead letter reason '%s' lacks '%s'", sinks[s], header(&d->v[i], "cleave.error"),
+			assert_string_equal(stest_header(&d->v[i], "cleave.topic"), ctest_topic(&t.c, "public.t_nar"));
+			if (!strstr(stest_header(&d->v[i], "cleave.error"), why[s]))
+				fail_msg("%s: dead letter reason '%s' lacks '%s'", sinks[s], stest_header(&d->v[i], "cleave.error"),
 				         why[s]);
 		}
 		ktest_msgs_free(d);

@@ -29,14 +29,6 @@
 
 /* ---- helpers ---- */
 
-/* The value of header `name` of m ("" when it is missing). */
-static const char *header(const struct ktest_msg *m, const char *name)
-{
-	const struct ktest_header *h = ktest_msg_header(m, name);
-
-	return h && h->value ? (const char *)h->value : "";
-}
-
 /* Fails the test unless `text` contains every one of the NULL-terminated needles. */
 static void assert_contains(const char *what, const char *text, const char *const *needles)
 {
@@ -83,41 +75,15 @@ static const struct ktest_msg *find_msg(struct stest *t, const char *table, int 
 static void assert_dlq_copy(struct stest *t, const struct ktest_msg *dlq, const struct ktest_msg *orig,
                             const char *table, const char *const *needles)
 {
-	assert_string_equal(header(dlq, "cleave.topic"), ctest_topic(&t->c, table));
-	assert_string_equal(header(dlq, "cleave.partition"), testenv_fmt("%d", (int)orig->partition));
-	assert_string_equal(header(dlq, "cleave.offset"), testenv_fmt("%lld", (long long)orig->offset));
+	assert_string_equal(stest_header(dlq, "cleave.topic"), ctest_topic(&t->c, table));
+	assert_string_equal(stest_header(dlq, "cleave.partition"), testenv_fmt("%d", (int)orig->partition));
+	assert_string_equal(stest_header(dlq, "cleave.offset"), testenv_fmt("%lld", (long long)orig->offset));
 	assert_int_equal(dlq->value_len, orig->value_len);
 	assert_memory_equal(dlq->value, orig->value, orig->value_len);
 	assert_int_equal(dlq->key_len, orig->key_len);
 	if (orig->key_len)
 		assert_memory_equal(dlq->key, orig->key, orig->key_len);
-	assert_contains("cleave.error", header(dlq, "cleave.error"), needles);
-}
-
-/* Waits for sink `name` (spawned) to exit; asserts status 2 and that its output contains every needle. */
-static void assert_sink_fails(struct stest *t, const char *name, const char *const *needles)
-{
-	struct proc *p = stest_sink_proc(t, name);
-	int st = proc_wait(p, WAIT_MS);
-	char *log;
-
-	if (st != 2) {
-		proc_print_log(p, 40);
-		fail_msg("sink %s: exit status %d, expected 2", name, st);
-	}
-	log = ctest_read_file(proc_log_path(p));
-	if (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:")) {
-		proc_print_log(p, 60);
-		free(log);
-		fail_msg("sink %s: sanitizer report", name);
-	}
-	for (size_t i = 0; needles[i]; i++)
-		if (!strstr(log, needles[i])) {
-			proc_print_log(p, 40);
-			free(log);
-			fail_msg("sink %s: its output does not mention '%s'", name, needles[i]);
-		}
-	free(log);
+	assert_contains("cleave.error", stest_header(dlq, "cleave.error"), needles);
 }
 
 /* ---- (a) dead-letter topic ---- */
@@ -175,8 +141,8 @@ static void test_dead_letters(void **state)
 		for (size_t i = 0; i < d->n; i++) {
 			const struct ktest_msg *k = &d->v[i];
 
-			if (strcmp(header(k, "cleave.offset"), testenv_fmt("%lld", (long long)garbage->offset)) == 0 &&
-			    strcmp(header(k, "cleave.partition"), testenv_fmt("%d", (int)garbage->partition)) == 0)
+			if (strcmp(stest_header(k, "cleave.offset"), testenv_fmt("%lld", (long long)garbage->offset)) == 0 &&
+			    strcmp(stest_header(k, "cleave.partition"), testenv_fmt("%d", (int)garbage->partition)) == 0)
 				dg = &d->v[i];
 			else
 				dc = &d->v[i];
@@ -185,7 +151,7 @@ static void test_dead_letters(void **state)
 		assert_non_null(dc);
 		assert_dlq_copy(&t, dg, garbage, "public.items", garbage_why);
 		assert_dlq_copy(&t, dc, bad, "public.items", check_why);
-		print_message("%s: %s | %s\n", sinks[s], header(dg, "cleave.error"), header(dc, "cleave.error"));
+		print_message("%s: %s | %s\n", sinks[s], stest_header(dg, "cleave.error"), stest_header(dc, "cleave.error"));
 		ktest_msgs_free(d);
 	}
 	ktest_msgs_free(all);
@@ -287,7 +253,7 @@ static void test_on_error_stop(void **state)
 		                           testenv_fmt("[%d] offset %lld", (int)bad->partition, (long long)bad->offset),
 		                           "qty_nonneg", "on_error: stop", NULL};
 
-		assert_sink_fails(&t, sinks[s], why);
+		stest_assert_sink_fails(&t, sinks[s], why);
 	}
 	ktest_msgs_free(all);
 	/* nothing was skipped: row 2 is not there, and neither is anything the failed batch held */
@@ -315,7 +281,7 @@ static void test_on_error_stop(void **state)
 		                                       (int)garbage->partition, (long long)garbage->offset),
 		                           "not an Avro single-object encoded message", "on_error: stop", NULL};
 
-		assert_sink_fails(&t, sinks[s], why);
+		stest_assert_sink_fails(&t, sinks[s], why);
 	}
 	ktest_msgs_free(all);
 	/* no dead letters with on_error: stop */
@@ -437,7 +403,7 @@ static void test_bad_mappings(void **state)
 		const struct bad_mapping *b = &bad_mappings[i];
 
 		stest_spawn_sink(&t, b->name);
-		assert_sink_fails(&t, b->name, b->needles);
+		stest_assert_sink_fails(&t, b->name, b->needles);
 		/* at start: before consuming anything */
 		assert_false(proc_poll_log(stest_sink_proc(&t, b->name), "consuming", 0));
 	}
@@ -465,7 +431,7 @@ static void test_bad_mappings(void **state)
 		stest_start_sink(&t, "bad_proj_later");
 		assert_true(proc_poll_log(stest_sink_proc(&t, "bad_proj_later"), "has no events yet", 0));
 		pgtest_exec(t.c.pg, "INSERT INTO later VALUES (1, 'x')");
-		assert_sink_fails(&t, "bad_proj_later", why);
+		stest_assert_sink_fails(&t, "bad_proj_later", why);
 	}
 
 	/* create_tables: true adds the column the existing table lacks */

@@ -96,14 +96,6 @@ static void assert_targets(struct stest *t, const char *mysql_where)
 	assert_true(stest_wait_same(t, STEST_MYSQL, "public.types", "types", mysql_where, WAIT_MS));
 }
 
-/* The value of header `name` of m as a string ("" when it is missing). */
-static const char *header(const struct ktest_msg *m, const char *name)
-{
-	const struct ktest_header *h = ktest_msg_header(m, name);
-
-	return h && h->value ? (const char *)h->value : "";
-}
-
 /* The dead-letter topic of the MariaDB sink holds exactly the unholdable rows, each with its headers. */
 static void assert_mysql_dlq(struct stest *t)
 {
@@ -128,15 +120,15 @@ static void assert_mysql_dlq(struct stest *t)
 			u++;
 		if (u == NUNHOLDABLE)
 			fail_msg("row %lld went to the dead-letter topic: %s", (long long)id,
-			         header(k, "cleave.error"));
+			         stest_header(k, "cleave.error"));
 		assert_false(seen[u]);
 		seen[u] = true;
-		assert_string_equal(header(k, "cleave.topic"), topic);
+		assert_string_equal(stest_header(k, "cleave.topic"), topic);
 		/* partition and offset name the original message: same key and value bytes */
-		part = strtol(header(k, "cleave.partition"), &end, 10);
-		assert_true(end != header(k, "cleave.partition") && *end == '\0');
-		off = strtoll(header(k, "cleave.offset"), &end, 10);
-		assert_true(end != header(k, "cleave.offset") && *end == '\0');
+		part = strtol(stest_header(k, "cleave.partition"), &end, 10);
+		assert_true(end != stest_header(k, "cleave.partition") && *end == '\0');
+		off = strtoll(stest_header(k, "cleave.offset"), &end, 10);
+		assert_true(end != stest_header(k, "cleave.offset") && *end == '\0');
 		orig = NULL;
 		for (size_t o = 0; o < src->n && !orig; o++)
 			if (src->v[o].partition == part && src->v[o].offset == off)
@@ -147,10 +139,10 @@ static void assert_mysql_dlq(struct stest *t)
 		assert_memory_equal(orig->value, k->value, k->value_len);
 		assert_int_equal(orig->key_len, k->key_len);
 		assert_memory_equal(orig->key, k->key, k->key_len);
-		if (!strstr(header(k, "cleave.error"), unholdable[u].reason))
+		if (!strstr(stest_header(k, "cleave.error"), unholdable[u].reason))
 			fail_msg("row %d: the dead-letter reason '%s' does not mention '%s'", unholdable[u].id,
-			         header(k, "cleave.error"), unholdable[u].reason);
-		print_message("row %d: %s\n", unholdable[u].id, header(k, "cleave.error"));
+			         stest_header(k, "cleave.error"), unholdable[u].reason);
+		print_message("row %d: %s\n", unholdable[u].id, stest_header(k, "cleave.error"));
 		json_decref(v);
 	}
 	kafkatest_schemas_free(schemas);

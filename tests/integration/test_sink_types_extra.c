@@ -136,13 +136,6 @@ static const char *const xt_sinks = "sinks:\n"
                                     "    mappings:\n"
                                     "      - source: public.xt\n";
 
-static const char *header(const struct ktest_msg *m, const char *name)
-{
-	const struct ktest_header *h = ktest_msg_header(m, name);
-
-	return h && h->value ? (const char *)h->value : "";
-}
-
 /* The created tables have docs/types.md's column types. */
 static void assert_xt_created(struct stest *t)
 {
@@ -204,13 +197,13 @@ static void assert_xt_dlq(struct stest *t)
 			u++;
 		if (u == XT_NUNHOLDABLE)
 			fail_msg("row %lld went to the dead-letter topic: %s", (long long)id,
-			         header(&m->v[i], "cleave.error"));
+			         stest_header(&m->v[i], "cleave.error"));
 		assert_false(seen[u]);
 		seen[u] = true;
-		if (!strstr(header(&m->v[i], "cleave.error"), xt_unholdable[u].reason))
+		if (!strstr(stest_header(&m->v[i], "cleave.error"), xt_unholdable[u].reason))
 			fail_msg("row %d: the dead-letter reason '%s' does not mention '%s'", xt_unholdable[u].id,
-			         header(&m->v[i], "cleave.error"), xt_unholdable[u].reason);
-		print_message("row %d: %s\n", xt_unholdable[u].id, header(&m->v[i], "cleave.error"));
+			         stest_header(&m->v[i], "cleave.error"), xt_unholdable[u].reason);
+		print_message("row %d: %s\n", xt_unholdable[u].id, stest_header(&m->v[i], "cleave.error"));
 		json_decref(v);
 	}
 	kafkatest_schemas_free(schemas);

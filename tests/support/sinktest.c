@@ -23,6 +23,7 @@
 
 #define STEST_START_TIMEOUT_MS 30000
 #define STEST_STOP_TIMEOUT_MS 60000
+#define STEST_WAIT_EXIT_MS 90000 /* a sink that is expected to stop by itself */
 #define STEST_SQL_MAX 65536
 #define STEST_SHOW 120 /* bytes of a value shown in a difference */
 
@@ -952,4 +953,39 @@ bool stest_wait_value(struct stest *t, enum stest_engine e, const char *sql, con
 	print_error("%s: got %s after %d ms, expected %s\n", sql, a.last, timeout_ms, expected ? expected : "NULL");
 	stest_print_logs(t, 30);
 	return false;
+}
+
+void stest_assert_sink_fails(struct stest *t, const char *name, const char *const *needles)
+{
+	struct proc *p = stest_sink_proc(t, name);
+	int st;
+	char *log;
+
+	if (!p)
+		fail_msg("sink %s is not running", name);
+	st = proc_wait(p, STEST_WAIT_EXIT_MS);
+	if (st != 2) {
+		proc_print_log(p, 40);
+		fail_msg("sink %s: exit status %d, expected 2", name, st);
+	}
+	log = ctest_read_file(proc_log_path(p));
+	if (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:")) {
+		proc_print_log(p, 60);
+		free(log);
+		fail_msg("sink %s: sanitizer report", name);
+	}
+	for (size_t i = 0; needles[i]; i++)
+		if (!strstr(log, needles[i])) {
+			proc_print_log(p, 40);
+			free(log);
+			fail_msg("sink %s: its output does not mention '%s'", name, needles[i]);
+		}
+	free(log);
+}
+
+const char *stest_header(const struct ktest_msg *m, const char *name)
+{
+	const struct ktest_header *h = ktest_msg_header(m, name);
+
+	return h && h->value ? (const char *)h->value : "";
 }

@@ -75,6 +75,13 @@ void stest_print_logs(struct stest *t, int lines);
  * databases and frees everything. */
 void stest_fini(struct stest *t);
 
+/* Waits for sink `name` (spawned by t) to exit by itself; fails the test (printing its log) unless the status
+ * is 2, it printed no sanitizer report, and its output contains every needle (NULL-terminated). */
+void stest_assert_sink_fails(struct stest *t, const char *name, const char *const *needles);
+
+/* The value of header `name` of m as a string ("" when it is missing), e.g. cleave.error of a dead letter. */
+const char *stest_header(const struct ktest_msg *m, const char *name);
+
 /* "<prefix>.dlq.<sink>" (lives until exit). */
 const char *stest_dlq_topic(struct stest *t, const char *sink);
 
