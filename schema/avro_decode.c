@@ -521,6 +521,11 @@ static json_t *hex_json(const uint8_t *p, size_t n, struct cerr *err)
 	return j;
 }
 
+json_t *avro_decimal_json(const uint8_t *p, size_t n, int64_t scale, struct cerr *err)
+{
+	return decimal_json(p, n, scale, err);
+}
+
 static json_t *real_json(double d)
 {
 	if (isnan(d))

@@ -27,4 +27,9 @@ void avro_decoder_free(struct avro_decoder *d);
  * bytes that are not exactly one value of the schema (never reads outside [p, p+n)). */
 json_t *avro_decoder_decode(struct avro_decoder *d, const void *p, size_t n, struct cerr *err);
 
+/* The JSON string of a decimal (see above) from its two's-complement big-endian unscaled integer p[0..n)
+ * and scale; NULL with err when it is too long or the scale out of range. Shared with schema/avro_plan.c,
+ * which handles short ones itself. */
+json_t *avro_decimal_json(const uint8_t *p, size_t n, int64_t scale, struct cerr *err);
+
 #endif

@@ -1,4 +1,5 @@
-/* schema_topic.c: see schema_topic.h. A small array of (id, decoder): a deployment has a few schemas per
+/* schema_topic.c: see schema_topic.h. A small array of (id, schema JSON, decoders made on first use:
+ * avro_decode.c's for schema_topic_decode, avro_plan.c's for sinks); a deployment has a few schemas per
  * table. */
 #include "schema/schema_topic.h"
 
@@ -10,6 +11,7 @@
 
 #include "kafka/topic_reader.h"
 #include "schema/avro_decode.h"
+#include "schema/avro_plan.h"
 #include "schema/avro_write.h"
 
 #define SCHEMA_TOPIC_READ_TIMEOUT_MS 30000
@@ -18,6 +20,8 @@ struct schema_entry {
 	uint64_t id;
 	char *json;
 	struct avro_decoder *decoder; /* made on first use */
+	struct avro_plan *plan;       /* made on first use, with its pick of what sinks read */
+	const struct avro_plan_pick *sink_pick;
 };
 
 struct schema_topic {
@@ -42,6 +46,7 @@ void schema_topic_free(struct schema_topic *st)
 	for (size_t i = 0; i < st->n; i++) {
 		free(st->v[i].json);
 		avro_decoder_free(st->v[i].decoder);
+		avro_plan_free(st->v[i].plan);
 	}
 	free(st->v);
 	free(st);
@@ -187,4 +192,30 @@ json_t *schema_topic_decode(struct schema_topic *st, const void *p, size_t n, st
 	if (!e->decoder && !(e->decoder = avro_decoder_new(e->json, err)))
 		return NULL;
 	return avro_decoder_decode(e->decoder, (const uint8_t *)p + AVRO_SOE_HEADER_LEN, n - AVRO_SOE_HEADER_LEN, err);
+}
+
+json_t *schema_topic_decode_event(struct schema_topic *st, const void *p, size_t n, struct cerr *err)
+{
+	/* what sinks/sink.c reads of an envelope */
+	static const char *const sink_fields[] = {"op", "before", "after", "source.commit_lsn", "source.seq", NULL};
+	struct schema_entry *e;
+	uint64_t id;
+
+	if (avro_get_soe_header(p, n, &id) < 0) {
+		cerr_set(err, false, "not an Avro single-object encoded message (%zu bytes)", n);
+		return NULL;
+	}
+	if (!(e = schema_topic_get(st, id, err)))
+		return NULL;
+	if (!e->plan) {
+		if (!(e->plan = avro_plan_new(e->json, err)))
+			return NULL;
+		if (!(e->sink_pick = avro_plan_pick(e->plan, sink_fields, err))) {
+			avro_plan_free(e->plan);
+			e->plan = NULL;
+			return NULL;
+		}
+	}
+	return avro_plan_decode_pick(e->plan, e->sink_pick, (const uint8_t *)p + AVRO_SOE_HEADER_LEN,
+	                             n - AVRO_SOE_HEADER_LEN, err);
 }

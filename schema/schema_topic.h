@@ -22,6 +22,10 @@ void schema_topic_free(struct schema_topic *st);
  * reference, or NULL with err (not single-object encoded, schema not found, bytes do not decode). */
 json_t *schema_topic_decode(struct schema_topic *st, const void *p, size_t n, struct cerr *err);
 
+/* Like schema_topic_decode, for sinks and faster (schema/avro_plan.h): of an envelope, only the fields
+ * a sink reads: op, before, after, and commit_lsn and seq of source. */
+json_t *schema_topic_decode_event(struct schema_topic *st, const void *p, size_t n, struct cerr *err);
+
 /* The JSON text of schema `id` (owned by st), reading the schema topic again once when it is not known yet;
  * NULL with err when it is not there. */
 const char *schema_topic_json(struct schema_topic *st, uint64_t id, struct cerr *err);

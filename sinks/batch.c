@@ -1,5 +1,8 @@
 /* batch.c: see batch.h. Changes sit in a vector in arrival order; an index (open addressing over
- * (mapping, key text)) finds the change a new one collapses into. */
+ * (mapping, key bytes)) finds the change a new one collapses into. The key bytes are the Kafka message
+ * key, the Avro encoding of the row's key columns with its schema id in front: equal bytes, same row.
+ * (The same row under another key schema has other bytes: its changes then do not collapse, and are
+ * applied in order, which is correct too, only less compact.) */
 #include "sinks/batch.h"
 
 #include <stdint.h>
@@ -16,7 +19,9 @@ struct batch_change {
 
 struct batch_slot {
 	const struct mapping *map;
-	char *key; /* NULL: empty slot */
+	const uint8_t *key; /* borrowed (see batch_add); NULL: empty slot */
+	size_t keylen;
+	uint64_t hash;
 	size_t change;
 };
 
@@ -35,10 +40,8 @@ struct batch *batch_new(void)
 
 static void batch_clear_index(struct batch *b)
 {
-	for (size_t i = 0; i < b->nslots; i++) {
-		free(b->slots[i].key);
-		b->slots[i].key = NULL;
-	}
+	if (b->used)
+		memset(b->slots, 0, b->nslots * sizeof *b->slots);
 	b->used = 0;
 }
 
@@ -74,29 +77,13 @@ size_t batch_added(const struct batch *b)
 	return b->added;
 }
 
-static uint64_t batch_hash(const struct mapping *m, const char *key)
+static uint64_t batch_hash(const struct mapping *m, const uint8_t *key, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uintptr_t)m;
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uintptr_t)m; /* FNV-1a */
 
-	for (; *key; key++)
-		h = (h ^ (uint8_t)*key) * 1099511628211ULL;
-	return h;
-}
-
-/* The key columns' values as one string: the identity of a row in its table. */
-static char *batch_key_text(const struct mapping *m, const struct target_cell *cells)
-{
-	json_t *a = json_array();
-	char *s;
-
-	if (!a)
-		return NULL;
-	for (int i = 0; i < m->table.ncols; i++)
-		if (m->cols[i].key)
-			json_array_append(a, cells[i].kind == TARGET_VALUE ? (json_t *)cells[i].value : json_null());
-	s = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(a);
-	return s;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ key[i]) * 1099511628211ULL;
+	return h ^ (h >> 29);
 }
 
 static int batch_grow_index(struct batch *b)
@@ -112,7 +99,7 @@ static int batch_grow_index(struct batch *b)
 
 		if (!s->key)
 			continue;
-		for (j = batch_hash(s->map, s->key) & (nn - 1); ns[j].key; j = (j + 1) & (nn - 1))
+		for (j = s->hash & (nn - 1); ns[j].key; j = (j + 1) & (nn - 1))
 			;
 		ns[j] = *s;
 	}
@@ -123,13 +110,17 @@ static int batch_grow_index(struct batch *b)
 }
 
 /* The slot of (m, key): the one holding it, or the empty one where it goes. */
-static struct batch_slot *batch_find(struct batch *b, const struct mapping *m, const char *key)
+static struct batch_slot *batch_find(struct batch *b, const struct mapping *m, const uint8_t *key, size_t len,
+                                     uint64_t h)
 {
 	size_t j;
 
-	for (j = batch_hash(m, key) & (b->nslots - 1); b->slots[j].key; j = (j + 1) & (b->nslots - 1))
-		if (b->slots[j].map == m && strcmp(b->slots[j].key, key) == 0)
+	for (j = h & (b->nslots - 1); b->slots[j].key; j = (j + 1) & (b->nslots - 1)) {
+		const struct batch_slot *s = &b->slots[j];
+
+		if (s->hash == h && s->map == m && s->keylen == len && memcmp(s->key, key, len) == 0)
 			break;
+	}
 	return &b->slots[j];
 }
 
@@ -148,12 +139,13 @@ static struct batch_change *batch_push(struct batch *b)
 	return &b->v[b->n++];
 }
 
-int batch_add(struct batch *b, const struct mapping *m, char op, json_t *row, struct cerr *err)
+int batch_add(struct batch *b, const struct mapping *m, char op, json_t *row, const void *key, size_t keylen,
+              struct cerr *err)
 {
 	struct target_cell *cells = calloc(m->table.ncols ? (size_t)m->table.ncols : 1, sizeof *cells);
 	struct batch_slot *slot;
 	struct batch_change *c;
-	char *key = NULL;
+	uint64_t h;
 
 	if (!cells)
 		goto oom;
@@ -161,11 +153,15 @@ int batch_add(struct batch *b, const struct mapping *m, char op, json_t *row, st
 		free(cells);
 		return -1;
 	}
-	key = batch_key_text(m, cells);
-	if (!key || ((b->used + 1) * 2 > b->nslots && batch_grow_index(b) < 0))
+	if (!key) { /* a slot's NULL key means empty (an empty key has a non-NULL pointer) */
+		free(cells);
+		return cerr_set(err, false, "a change without a key");
+	}
+	if ((b->used + 1) * 2 > b->nslots && batch_grow_index(b) < 0)
 		goto oom;
 	b->added++;
-	slot = batch_find(b, m, key);
+	h = batch_hash(m, key, keylen);
+	slot = batch_find(b, m, key, keylen, h);
 	if (slot->key) {
 		/* the same row changed again in this batch: the later change wins */
 		c = &b->v[slot->change];
@@ -182,7 +178,6 @@ int batch_add(struct batch *b, const struct mapping *m, char op, json_t *row, st
 			c->prev = NULL;
 		}
 		free(c->cells);
-		free(key);
 		c->op = op;
 		c->cells = cells;
 		c->row = json_incref(row);
@@ -192,12 +187,11 @@ int batch_add(struct batch *b, const struct mapping *m, char op, json_t *row, st
 	if (!c)
 		goto oom;
 	*c = (struct batch_change){.map = m, .op = op, .cells = cells, .row = json_incref(row)};
-	*slot = (struct batch_slot){.map = m, .key = key, .change = b->n - 1};
+	*slot = (struct batch_slot){.map = m, .key = key, .keylen = keylen, .hash = h, .change = b->n - 1};
 	b->used++;
 	return 0;
 oom:
 	free(cells);
-	free(key);
 	return cerr_set(err, false, "out of memory");
 }
 

@@ -18,8 +18,11 @@ struct batch *batch_new(void);
 void batch_free(struct batch *b);
 
 /* Adds an upsert ('u') or a delete ('d') of the row (the envelope's `after`, or `before` for a delete) of
- * mapping m. Takes a reference to row. Returns 0, or -1 with err (the row does not fit the mapping). */
-int batch_add(struct batch *b, const struct mapping *m, char op, json_t *row, struct cerr *err);
+ * mapping m. Takes a reference to row. key[0..keylen) identifies the row in its table (the Kafka message
+ * key: changes with equal keys collapse); it is borrowed and must stay until batch_reset. Returns 0, or
+ * -1 with err (the row does not fit the mapping, no key). */
+int batch_add(struct batch *b, const struct mapping *m, char op, json_t *row, const void *key, size_t keylen,
+              struct cerr *err);
 /* Adds a truncate of m's table. */
 int batch_add_truncate(struct batch *b, const struct mapping *m, struct cerr *err);
 

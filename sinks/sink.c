@@ -1,11 +1,19 @@
-/* sink.c: see sink.h. One thread: poll the consumer, decode, hold events for the batch, and flush the
- * batch (one target transaction with the positions) when it is large or old enough, at a rebalance and at
- * stop. Events that cannot be applied go, after the batch is retried event by event, to the dead-letter
- * topic <prefix>.dlq.<sink> (or stop the sink with on_error: stop). */
+/* sink.c: see sink.h. The main thread polls the consumer, decodes, and holds events for the batch; a
+ * batch that is large or old enough goes (one target transaction with the positions) to a worker thread,
+ * so that the target applies one batch while the next is read and decoded. One batch is in flight at a
+ * time, and everything else that touches the target or the dead-letter producer (a new schema, a
+ * truncate, a rebalance, a rejected event, stop) first waits for it and flushes synchronously.
+ * Events that cannot be applied go, after the batch is retried event by event, to the dead-letter
+ * topic <prefix>.dlq.<sink> (or stop the sink with on_error: stop).
+ *
+ * Threads: while a job is in flight, the worker alone uses target, batch, dlq and the job; the main
+ * thread may change only the p_* fields of parts (the job carries its own copy of the positions), never
+ * the set of parts (assign and revoke wait for the job first). */
 #include "sinks/sink.h"
 
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +73,24 @@ struct sink_held {
 	json_t *value;
 };
 
+/* A position of one partition as a batch leaves it. */
+struct sink_pos {
+	int64_t offset, lsn, seq;
+};
+
+/* A batch: the held events, and at the hand-off the positions it stores, per index of sink.parts. */
+struct sink_job {
+	struct sink_held *held;
+	size_t nheld, capheld;
+	struct sink_pos *pos;
+	size_t npos, cappos;
+	bool pending;  /* handed off: its result is still to be collected by sink_job_wait */
+	bool threaded; /* pending in the worker thread `thread` (else it ran inline) */
+	pthread_t thread;
+	int rc;
+	struct cerr err;
+};
+
 struct sink {
 	const struct cleave_config *cfg;
 	const struct cfg_sink *scfg;
@@ -81,8 +107,9 @@ struct sink {
 	struct sink_part *parts;
 	size_t nparts;
 	size_t last_part; /* index of the last sink_part_find hit */
-	struct sink_held *held;
-	size_t nheld, capheld;
+	struct sink_job cur; /* being filled */
+	struct sink_job fly; /* being applied */
+	bool job_failed;     /* a batch could not be stored: nothing after it may be */
 	int64_t batch_started_ms;
 	bool fatal;
 	struct cerr fatal_err;
@@ -110,7 +137,7 @@ static void sink_metrics_register(const char *sink)
 	sink_metrics.applied_lsn = metric_register(METRIC_GAUGE, "cleave_sink_applied_commit_lsn",
 	                                           "highest source commit position applied to the target", labels);
 	sink_metrics.retries = metric_register(METRIC_COUNTER, "cleave_sink_retries_total",
-	                                       "batches tried again after the target or Kafka went away", labels);
+	                                       "waits for a target or Kafka that went away (reconnects, batches tried again)", labels);
 }
 
 static void sink_sleep(struct sink *s, int ms)
@@ -350,71 +377,101 @@ static int sink_reject(struct sink *s, const rd_kafka_message_t *m, const char *
 
 /* ---- flushing ---- */
 
-static int sink_store_positions(struct sink *s, struct cerr *err)
+/* Frees the events of j. */
+static void sink_job_drop(struct sink_job *j)
 {
-	struct target_position *pos = calloc(s->nparts ? s->nparts : 1, sizeof *pos);
+	for (size_t i = 0; i < j->nheld; i++) {
+		json_decref(j->held[i].value);
+		rd_kafka_message_destroy(j->held[i].msg);
+	}
+	j->nheld = 0;
+}
+
+static void sink_job_free(struct sink_job *j)
+{
+	sink_job_drop(j);
+	free(j->held);
+	free(j->pos);
+}
+
+/* Copies the partitions' p_* positions into j. */
+static int sink_job_snapshot(struct sink *s, struct sink_job *j, struct cerr *err)
+{
+	if (s->nparts > j->cappos) {
+		struct sink_pos *np = realloc(j->pos, s->nparts * sizeof *np);
+
+		if (!np)
+			return cerr_set(err, false, "out of memory");
+		j->pos = np;
+		j->cappos = s->nparts;
+	}
+	for (size_t i = 0; i < s->nparts; i++)
+		j->pos[i] = (struct sink_pos){s->parts[i].p_offset, s->parts[i].p_lsn, s->parts[i].p_seq};
+	j->npos = s->nparts;
+	return 0;
+}
+
+static int sink_store_positions(struct sink *s, const struct sink_job *j, struct cerr *err)
+{
+	struct target_position *pos = calloc(j->npos ? j->npos : 1, sizeof *pos);
 	size_t n = 0;
 	int rc;
 
 	if (!pos)
 		return cerr_set(err, false, "out of memory");
-	for (size_t i = 0; i < s->nparts; i++) {
-		struct sink_part *p = &s->parts[i];
+	for (size_t i = 0; i < j->npos; i++) {
+		const struct sink_part *p = &s->parts[i];
 
-		if (p->p_offset == p->offset)
+		if (j->pos[i].offset == p->offset)
 			continue;
 		pos[n++] = (struct target_position){.topic = p->topic, .partition = p->partition,
-		                                    .offset = p->p_offset, .commit_lsn = p->p_lsn, .seq = p->p_seq};
+		                                    .offset = j->pos[i].offset, .commit_lsn = j->pos[i].lsn,
+		                                    .seq = j->pos[i].seq};
 	}
 	rc = n ? target_store_positions(s->target, s->scfg->name, pos, n, err) : 0;
 	free(pos);
 	return rc;
 }
 
-/* After a database commit: what was taken is now stored; Kafka learns it too (for lag tools). */
-static void sink_committed(struct sink *s)
+/* After j's database commit (main thread): what it took is now stored; Kafka learns it too (for lag
+ * tools). */
+static void sink_job_committed(struct sink *s, const struct sink_job *j)
 {
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)(s->nparts ? s->nparts : 1));
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)(j->npos ? j->npos : 1));
 	int64_t applied = 0;
 
-	for (size_t i = 0; i < s->nparts; i++) {
+	for (size_t i = 0; i < j->npos && i < s->nparts; i++) {
 		struct sink_part *p = &s->parts[i];
 
 		/* every partition, moved or not: a commit that failed (say during a rebalance) is made good by the
 		 * next one, so lag tools do not show an idle partition stale */
-		if (p->p_offset >= 0)
-			rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->p_offset + 1;
-		p->offset = p->p_offset;
-		p->lsn = p->p_lsn;
-		p->seq = p->p_seq;
+		if (j->pos[i].offset >= 0)
+			rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = j->pos[i].offset + 1;
+		p->offset = j->pos[i].offset;
+		p->lsn = j->pos[i].lsn;
+		p->seq = j->pos[i].seq;
 		if (p->lsn > applied)
 			applied = p->lsn;
 	}
-	metric_add(sink_metrics.events, (int64_t)s->nheld);
-	metric_add(sink_metrics.batches, 1);
 	if (applied > 0)
 		metric_set(sink_metrics.applied_lsn, applied);
 	if (l->cnt > 0)
 		rd_kafka_commit(s->consumer, l, 1);
 	rd_kafka_topic_partition_list_destroy(l);
-	for (size_t i = 0; i < s->nheld; i++) {
-		json_decref(s->held[i].value);
-		rd_kafka_message_destroy(s->held[i].msg);
-	}
-	s->nheld = 0;
-	batch_reset(s->batch);
 }
 
-/* One transaction: the held events [from, to) and the positions. */
-static int sink_apply(struct sink *s, size_t from, size_t to, bool positions, struct cerr *err)
+/* One transaction: the events [from, to) of j and (positions) j's positions. */
+static int sink_apply(struct sink *s, const struct sink_job *j, size_t from, size_t to, bool positions,
+                      struct cerr *err)
 {
 	batch_reset(s->batch);
 	for (size_t i = from; i < to; i++)
-		if (batch_add(s->batch, s->held[i].m, s->held[i].op,
-		              json_object_get(s->held[i].value, s->held[i].op == 'd' ? "before" : "after"), err) < 0)
+		if (batch_add(s->batch, j->held[i].m, j->held[i].op,
+		              json_object_get(j->held[i].value, j->held[i].op == 'd' ? "before" : "after"),
+		              j->held[i].msg->key, j->held[i].msg->key_len, err) < 0)
 			return -1;
 	if (target_begin(s->target, err) < 0 || batch_apply(s->batch, s->target, err) < 0 ||
-	    (positions && sink_store_positions(s, err) < 0) || target_commit(s->target, err) < 0) {
+	    (positions && sink_store_positions(s, j, err) < 0) || target_commit(s->target, err) < 0) {
 		target_rollback(s->target);
 		return -1;
 	}
@@ -423,14 +480,14 @@ static int sink_apply(struct sink *s, size_t from, size_t to, bool positions, st
 
 /* A batch failed on its data: apply its events one by one; those that fail go to the dead-letter topic.
  * The positions are stored with the last transaction. */
-static int sink_isolate(struct sink *s, struct cerr *err)
+static int sink_isolate(struct sink *s, const struct sink_job *j, struct cerr *err)
 {
-	for (size_t i = 0; i < s->nheld; i++) {
+	for (size_t i = 0; i < j->nheld; i++) {
 		struct cerr one = {0};
 		int tries = 0, backoff = SINK_BACKOFF_MIN_MS;
 
 		/* retried with backoff first: a constraint may hold once another table caught up */
-		while (sink_apply(s, i, i + 1, false, &one) < 0) {
+		while (sink_apply(s, j, i, i + 1, false, &one) < 0) {
 			if (one.retriable)
 				return cerr_set(err, true, "%s", one.msg);
 			if (s->stop_requested())
@@ -443,18 +500,19 @@ static int sink_isolate(struct sink *s, struct cerr *err)
 		}
 		if (!one.set)
 			continue;
-		if (sink_reject(s, s->held[i].msg, one.msg, err) < 0)
+		if (sink_reject(s, j->held[i].msg, one.msg, err) < 0)
 			return -1;
 	}
-	if (target_begin(s->target, err) < 0 || sink_store_positions(s, err) < 0 || target_commit(s->target, err) < 0) {
+	if (target_begin(s->target, err) < 0 || sink_store_positions(s, j, err) < 0 ||
+	    target_commit(s->target, err) < 0) {
 		target_rollback(s->target);
 		return -1;
 	}
 	return 0;
 }
 
-/* Whether the target already holds the positions the current batch would store: 1 yes, 0 no, -1 err. */
-static int sink_batch_stored(struct sink *s, struct cerr *err)
+/* Whether the target already holds the positions j would store: 1 yes, 0 no, -1 err. */
+static int sink_batch_stored(struct sink *s, const struct sink_job *j, struct cerr *err)
 {
 	struct target_position *pos = NULL;
 	size_t npos = 0;
@@ -462,15 +520,15 @@ static int sink_batch_stored(struct sink *s, struct cerr *err)
 
 	if (target_load_positions(s->target, s->scfg->name, &pos, &npos, err) < 0)
 		return -1;
-	for (size_t i = 0; i < s->nparts; i++) {
+	for (size_t i = 0; i < j->npos; i++) {
 		struct sink_part *p = &s->parts[i];
 
-		if (p->p_offset == p->offset)
+		if (j->pos[i].offset == p->offset)
 			continue;
 		moved++;
 		for (size_t k = 0; k < npos; k++)
 			if (pos[k].partition == p->partition && strcmp(pos[k].topic, p->topic) == 0 &&
-			    pos[k].offset == p->p_offset)
+			    pos[k].offset == j->pos[i].offset)
 				stored++;
 	}
 	target_positions_free(pos, npos);
@@ -478,24 +536,17 @@ static int sink_batch_stored(struct sink *s, struct cerr *err)
 	return moved > 0 && stored == moved ? 1 : 0;
 }
 
-/* Applies what is held and stores the positions, waiting for a target that is down. 0, or -1 with err
- * (stop requested during an outage: nothing stored; or a fatal error). */
-static int sink_flush(struct sink *s, struct cerr *err)
+/* Applies j and stores its positions, waiting for a target that is down; then frees its events. 0, or
+ * -1 with err (stop requested during an outage: nothing stored; or a fatal error). */
+static int sink_job_run(struct sink *s, struct sink_job *j, struct cerr *err)
 {
-	bool dirty = s->nheld > 0;
 	int backoff = SINK_BACKOFF_MIN_MS;
 
-	for (size_t i = 0; !dirty && i < s->nparts; i++)
-		dirty = s->parts[i].p_offset != s->parts[i].offset;
-	if (!dirty)
-		return 0;
 	for (;;) {
 		cerr_clear(err);
-		if (sink_apply(s, 0, s->nheld, true, err) == 0 || (!err->retriable && sink_isolate(s, err) == 0)) {
-			log_debug(s->ctx, "applied %zu events (%zu after collapsing)", s->nheld, batch_size(s->batch));
-			sink_committed(s);
-			s->batch_started_ms = 0;
-			return 0;
+		if (sink_apply(s, j, 0, j->nheld, true, err) == 0 || (!err->retriable && sink_isolate(s, j, err) == 0)) {
+			log_debug(s->ctx, "applied %zu events (%zu after collapsing)", j->nheld, batch_size(s->batch));
+			break;
 		}
 		if (!err->retriable)
 			return -1;
@@ -507,12 +558,10 @@ static int sink_flush(struct sink *s, struct cerr *err)
 		backoff = backoff * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : backoff * 2;
 		if (s->stop_requested() || sink_connect(s, err) < 0)
 			return -1;
-		switch (sink_batch_stored(s, err)) {
+		switch (sink_batch_stored(s, j, err)) {
 		case 1:
 			log_info(s->ctx, "the batch was committed before the connection broke");
-			sink_committed(s);
-			s->batch_started_ms = 0;
-			return 0;
+			goto stored;
 		case 0:
 			break;
 		default:
@@ -520,6 +569,81 @@ static int sink_flush(struct sink *s, struct cerr *err)
 				return -1;
 		}
 	}
+stored:
+	metric_add(sink_metrics.events, (int64_t)j->nheld);
+	metric_add(sink_metrics.batches, 1);
+	batch_reset(s->batch);
+	sink_job_drop(j);
+	return 0;
+}
+
+static void *sink_job_thread(void *arg)
+{
+	struct sink *s = arg;
+
+	s->fly.rc = sink_job_run(s, &s->fly, &s->fly.err);
+	return NULL;
+}
+
+/* Waits for the batch in flight, if any, and takes note of its outcome. 0, or -1 with err when it (or an
+ * earlier one) could not be stored. */
+static int sink_job_wait(struct sink *s, struct cerr *err)
+{
+	if (s->fly.pending) {
+		if (s->fly.threaded)
+			pthread_join(s->fly.thread, NULL);
+		s->fly.pending = s->fly.threaded = false;
+		if (s->fly.rc == 0) {
+			sink_job_committed(s, &s->fly);
+		} else {
+			/* its events are consumed again after a restart, from the stored positions */
+			s->job_failed = true;
+			sink_job_drop(&s->fly);
+		}
+	}
+	if (s->job_failed) {
+		*err = s->fly.err;
+		return -1;
+	}
+	return 0;
+}
+
+/* Hands what is held (and the positions) to a batch: in the worker thread (background), or here. Waits
+ * for the batch in flight first. 0, or -1 with err (see sink_job_wait). */
+static int sink_flush_start(struct sink *s, bool background, struct cerr *err)
+{
+	struct sink_job swap;
+	bool dirty = s->cur.nheld > 0;
+
+	if (sink_job_wait(s, err) < 0)
+		return -1;
+	for (size_t i = 0; !dirty && i < s->nparts; i++)
+		dirty = s->parts[i].p_offset != s->parts[i].offset;
+	if (!dirty)
+		return 0;
+	if (sink_job_snapshot(s, &s->cur, err) < 0)
+		return -1;
+	swap = s->fly;
+	s->fly = s->cur;
+	s->cur = swap;
+	s->cur.nheld = 0;
+	s->batch_started_ms = 0;
+	s->fly.pending = true;
+	cerr_clear(&s->fly.err);
+	if (background && pthread_create(&s->fly.thread, NULL, sink_job_thread, s) == 0) {
+		s->fly.threaded = true;
+		return 0;
+	}
+	s->fly.rc = sink_job_run(s, &s->fly, &s->fly.err);
+	return 0;
+}
+
+/* Applies everything taken so far and stores the positions, before returning. */
+static int sink_flush(struct sink *s, struct cerr *err)
+{
+	if (sink_flush_start(s, false, err) < 0)
+		return -1;
+	return sink_job_wait(s, err);
 }
 
 /* ---- taking messages ---- */
@@ -538,6 +662,7 @@ static int sink_barrier(struct sink *s, struct sink_part *p, rd_kafka_message_t 
 {
 	const struct rd_kafka_metadata *md = NULL;
 	int nparts = 0, arrived = 0;
+	struct sink_job bj;
 
 	p->at_barrier = true;
 	p->b_lsn = lsn;
@@ -568,6 +693,7 @@ static int sink_barrier(struct sink *s, struct sink_part *p, rd_kafka_message_t 
 	/* everything before the truncate, on every partition, then the truncate itself with the positions */
 	if (sink_flush(s, err) < 0)
 		return -1;
+	bj = (struct sink_job){0};
 	for (;;) {
 		for (size_t i = 0; i < s->nparts; i++) {
 			struct sink_part *q = &s->parts[i];
@@ -578,14 +704,21 @@ static int sink_barrier(struct sink *s, struct sink_part *p, rd_kafka_message_t 
 				q->p_seq = q->b_seq;
 			}
 		}
+		if (sink_job_snapshot(s, &bj, err) < 0) {
+			sink_job_free(&bj);
+			return -1;
+		}
 		if (target_begin(s->target, err) == 0 && target_truncate(s->target, &mp->table, err) == 0 &&
-		    sink_store_positions(s, err) == 0 && target_commit(s->target, err) == 0)
+		    sink_store_positions(s, &bj, err) == 0 && target_commit(s->target, err) == 0)
 			break;
 		target_rollback(s->target);
-		if (!err->retriable || sink_connect(s, err) < 0)
+		if (!err->retriable || sink_connect(s, err) < 0) {
+			sink_job_free(&bj);
 			return -1;
+		}
 	}
-	sink_committed(s);
+	sink_job_committed(s, &bj);
+	sink_job_free(&bj);
 	log_info(s->ctx, "table %s truncated", mp->table.name);
 	for (size_t i = 0; i < s->nparts; i++) {
 		struct sink_part *q = &s->parts[i];
@@ -611,16 +744,18 @@ static int sink_barrier(struct sink *s, struct sink_part *p, rd_kafka_message_t 
 
 static int sink_hold(struct sink *s, struct sink_held h, struct cerr *err)
 {
-	if (s->nheld == s->capheld) {
-		size_t nc = s->capheld ? s->capheld * 2 : 1024;
-		struct sink_held *nh = realloc(s->held, nc * sizeof *nh);
+	struct sink_job *j = &s->cur;
+
+	if (j->nheld == j->capheld) {
+		size_t nc = j->capheld ? j->capheld * 2 : 1024;
+		struct sink_held *nh = realloc(j->held, nc * sizeof *nh);
 
 		if (!nh)
 			return cerr_set(err, false, "out of memory");
-		s->held = nh;
-		s->capheld = nc;
+		j->held = nh;
+		j->capheld = nc;
 	}
-	s->held[s->nheld++] = h;
+	j->held[j->nheld++] = h;
 	if (!s->batch_started_ms)
 		s->batch_started_ms = clock_mono_ms();
 	return 0;
@@ -666,7 +801,7 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 	if (avro_get_soe_header(m->payload, m->len, &vid) < 0 || !m->key ||
 	    avro_get_soe_header(m->key, m->key_len, &kid) < 0)
 		kid = vid = 0;
-	if (!(value = schema_topic_decode(s->schemas, m->payload, m->len, &derr)))
+	if (!(value = schema_topic_decode_event(s->schemas, m->payload, m->len, &derr)))
 		goto reject;
 	src = json_object_get(value, "source");
 	lsn = json_integer_value(json_object_get(src, "commit_lsn"));
@@ -733,7 +868,8 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 	                 err);
 reject:
 	json_decref(value);
-	if (sink_reject(s, m, derr.msg, err) < 0) {
+	/* the dead-letter producer is the batch in flight's until it is done */
+	if (sink_job_wait(s, err) < 0 || sink_reject(s, m, derr.msg, err) < 0) {
 		rd_kafka_message_destroy(m);
 		return -1;
 	}
@@ -762,6 +898,10 @@ static int sink_assign(struct sink *s, rd_kafka_topic_partition_list_t *l, struc
 	struct target_position *pos = NULL;
 	size_t npos = 0;
 
+	/* the job in flight reads the parts: done with them first */
+	if (sink_job_wait(s, err) < 0)
+		return -1;
+	sink_job_drop(&s->cur);
 	while (target_load_positions(s->target, s->scfg->name, &pos, &npos, err) < 0) {
 		if (!err->retriable || sink_connect(s, err) < 0)
 			return -1;
@@ -813,11 +953,11 @@ static void sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic
 		s->fatal = true;
 		s->fatal_err = err;
 	}
-	for (size_t i = 0; i < s->nheld; i++) {
-		json_decref(s->held[i].value);
-		rd_kafka_message_destroy(s->held[i].msg);
+	if (sink_job_wait(s, &err) < 0 && !s->fatal) {
+		s->fatal = true;
+		s->fatal_err = err;
 	}
-	s->nheld = 0;
+	sink_job_drop(&s->cur);
 	sink_forget_parts(s);
 	rd_kafka_assign(rk, NULL);
 }
@@ -839,7 +979,11 @@ static int sink_consumer(struct sink *s, struct cerr *err)
 	     * sink asks for the beginning itself where it has no position) */
 	    rd_kafka_conf_set(conf, "auto.offset.reset", "error", errstr, sizeof errstr) ||
 	    /* latency: a batch waits batch_ms at most, a fetch should not wait longer (overridable) */
-	    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", errstr, sizeof errstr)) {
+	    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", errstr, sizeof errstr) ||
+	    /* memory: librdkafka queues up to 64 MB of prefetched messages by default; 8 MB, about ten
+	     * batches of 5,000 events, keeps the worker fed while two batches are in memory decoded
+	     * (overridable) */
+	    rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "8192", errstr, sizeof errstr)) {
 		rd_kafka_conf_destroy(conf);
 		return cerr_set(err, false, "kafka consumer: %s", errstr);
 	}
@@ -947,10 +1091,11 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 				goto cleanup;
 			break;
 		}
-		if (s.nheld >= (size_t)scfg->batch_size ||
+		if (s.cur.nheld >= (size_t)scfg->batch_size ||
 		    (s.batch_started_ms && clock_mono_ms() - s.batch_started_ms >= scfg->batch_ms) ||
-		    (!m && s.nheld == 0)) {
-			if (sink_flush(&s, err) < 0) {
+		    (!m && s.cur.nheld == 0)) {
+			/* in the background: the next batch is read while this one is applied */
+			if (sink_flush_start(&s, true, err) < 0) {
 				if (!stop_requested() || !err->retriable)
 					goto cleanup;
 				break;
@@ -966,17 +1111,19 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 	if (rc == 0)
 		log_info(s.ctx, "stopped");
 cleanup:
+	{
+		struct cerr ignored = {0};
+
+		(void)sink_job_wait(&s, &ignored); /* its outcome is reported already, or lost with the stop */
+	}
 	if (s.consumer) {
 		rd_kafka_consumer_close(s.consumer);
 		rd_kafka_destroy(s.consumer);
 	}
 	if (s.dlq)
 		rd_kafka_destroy(s.dlq);
-	for (size_t i = 0; i < s.nheld; i++) {
-		json_decref(s.held[i].value);
-		rd_kafka_message_destroy(s.held[i].msg);
-	}
-	free(s.held);
+	sink_job_free(&s.cur);
+	sink_job_free(&s.fly);
 	sink_forget_parts(&s);
 	for (size_t i = 0; i < s.nmaps; i++) {
 		for (size_t k = 0; k < s.maps[i].nresolved; k++)

@@ -18,6 +18,8 @@ struct fixture {
 	struct mapping *m, *m2;
 	struct cfg_mapping cfg, cfg2;
 	struct batch *b;
+	char **keys; /* the keys added, alive until teardown */
+	size_t nkeys;
 };
 
 static int setup(void **state)
@@ -43,6 +45,9 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	batch_free(f->b);
+	for (size_t i = 0; i < f->nkeys; i++)
+		free(f->keys[i]);
+	free(f->keys);
 	mapping_free(f->m);
 	mapping_free(f->m2);
 	table_schema_free(f->ts);
@@ -54,9 +59,16 @@ static void add(struct fixture *f, const struct mapping *m, char op, const char 
 {
 	json_t *r = json_loads(row, 0, NULL);
 	struct cerr err = {0};
+	char *key;
 
 	assert_non_null(r);
-	assert_int_equal(batch_add(f->b, m, op, r, &err), 0);
+	/* a stand-in for the Kafka message key: the id's text; kept until the batch is reset */
+	key = json_dumps(json_object_get(r, "id"), JSON_ENCODE_ANY);
+	assert_non_null(key);
+	f->keys = realloc(f->keys, (f->nkeys + 1) * sizeof *f->keys);
+	assert_non_null(f->keys);
+	f->keys[f->nkeys++] = key;
+	assert_int_equal(batch_add(f->b, m, op, r, key, strlen(key), &err), 0);
 	json_decref(r);
 }
 
@@ -151,7 +163,7 @@ static void test_row_not_fitting(void **state)
 	json_t *r = json_loads("{\"id\":1}", 0, NULL);
 	struct cerr err = {0};
 
-	assert_int_equal(batch_add(f->b, f->m, 'u', r, &err), -1);
+	assert_int_equal(batch_add(f->b, f->m, 'u', r, "1", 1, &err), -1);
 	assert_int_equal(batch_size(f->b), 0);
 	json_decref(r);
 }
