@@ -540,6 +540,7 @@ static int sv_bytes(const struct coltype *t, const json_t *v, enum sv_form form,
 static int sv_get_int(const struct coltype *t, const json_t *v, int64_t lo, int64_t hi, const char *what,
 		      int64_t *out, struct cerr *err)
 {
+	*out = 0; /* set on failure too: gcc -O3 cannot tell that callers stop then */
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
 		return sv_expected(err, t, what, v);
 	*out = json_integer_value(v);
