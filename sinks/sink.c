@@ -32,6 +32,7 @@
 #define SINK_BACKOFF_MIN_MS 500
 #define SINK_BACKOFF_MAX_MS 30000
 #define SINK_DLQ_TIMEOUT_MS 30000
+#define SINK_BARRIER_POLL_MS 250 /* how often partitions waiting at a truncate ask whether it is done */
 #define SINK_DATA_TRIES 3 /* an event the target refuses is tried this often (0.5 s, 1 s apart) */
 
 /* An assigned partition and how far the sink got in it. */
@@ -42,7 +43,7 @@ struct sink_part {
 	int64_t offset, lsn, seq; /* -1: nothing yet */
 	/* taken into the current batch: */
 	int64_t p_offset, p_lsn, p_seq;
-	/* a truncate barrier this partition reached, waiting for the topic's other partitions */
+	/* a truncate barrier this partition reached, waiting until it is done (by any process of the sink) */
 	bool at_barrier;
 	int64_t b_lsn, b_seq, b_offset;
 	rd_kafka_message_t **stash; /* messages after the barrier, in order */
@@ -111,6 +112,7 @@ struct sink {
 	struct sink_job fly; /* being applied */
 	bool job_failed;     /* a batch could not be stored: nothing after it may be */
 	int64_t batch_started_ms;
+	int64_t barrier_poll_ms; /* next sink_barrier_poll */
 	bool fatal;
 	struct cerr fatal_err;
 	char ctx[128];
@@ -438,7 +440,6 @@ static int sink_store_positions(struct sink *s, const struct sink_job *j, struct
 static void sink_job_committed(struct sink *s, const struct sink_job *j)
 {
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)(j->npos ? j->npos : 1));
-	int64_t applied = 0;
 
 	for (size_t i = 0; i < j->npos && i < s->nparts; i++) {
 		struct sink_part *p = &s->parts[i];
@@ -450,11 +451,7 @@ static void sink_job_committed(struct sink *s, const struct sink_job *j)
 		p->offset = j->pos[i].offset;
 		p->lsn = j->pos[i].lsn;
 		p->seq = j->pos[i].seq;
-		if (p->lsn > applied)
-			applied = p->lsn;
 	}
-	if (applied > 0)
-		metric_set(sink_metrics.applied_lsn, applied);
 	if (l->cnt > 0)
 		rd_kafka_commit(s->consumer, l, 1);
 	rd_kafka_topic_partition_list_destroy(l);
@@ -541,6 +538,7 @@ static int sink_batch_stored(struct sink *s, const struct sink_job *j, struct ce
 static int sink_job_run(struct sink *s, struct sink_job *j, struct cerr *err)
 {
 	int backoff = SINK_BACKOFF_MIN_MS;
+	int64_t applied = 0;
 
 	for (;;) {
 		cerr_clear(err);
@@ -570,6 +568,11 @@ static int sink_job_run(struct sink *s, struct sink_job *j, struct cerr *err)
 		}
 	}
 stored:
+	for (size_t i = 0; i < j->npos; i++)
+		if (j->pos[i].lsn > applied)
+			applied = j->pos[i].lsn;
+	if (applied > 0)
+		metric_set(sink_metrics.applied_lsn, applied);
 	metric_add(sink_metrics.events, (int64_t)j->nheld);
 	metric_add(sink_metrics.batches, 1);
 	batch_reset(s->batch);
@@ -655,77 +658,35 @@ static bool sink_pos_le(int64_t lsn, int64_t seq, int64_t lsn2, int64_t seq2)
 	return lsn < lsn2 || (lsn == lsn2 && seq <= seq2);
 }
 
-/* A truncate on partition p: when every partition of the topic reached it, the table is emptied in order
- * with all of them (capture sends it to every partition). This needs the whole topic in this process. */
-static int sink_barrier(struct sink *s, struct sink_part *p, rd_kafka_message_t *m, struct mapping *mp,
-                        int64_t lsn, int64_t seq, struct cerr *err)
+/* The number of partitions of topic, or -1 with err. */
+static int sink_topic_partitions(struct sink *s, const char *topic, struct cerr *err)
 {
 	const struct rd_kafka_metadata *md = NULL;
-	int nparts = 0, arrived = 0;
-	struct sink_job bj;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->consumer, topic, NULL);
+	int n = -1;
 
-	p->at_barrier = true;
-	p->b_lsn = lsn;
-	p->b_seq = seq;
-	p->b_offset = m->offset;
-	rd_kafka_message_destroy(m);
-	if (rd_kafka_metadata(s->consumer, 0, rd_kafka_topic_new(s->consumer, p->topic, NULL), &md, 10000) ||
-	    md->topic_cnt != 1)
-		nparts = -1;
-	else
-		nparts = md->topics[0].partition_cnt;
+	if (rkt && rd_kafka_metadata(s->consumer, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+	    md->topic_cnt == 1 && !md->topics[0].err)
+		n = md->topics[0].partition_cnt;
 	if (md)
 		rd_kafka_metadata_destroy(md);
-	if (nparts < 0)
-		return cerr_set(err, true, "metadata of %s for a truncate", p->topic);
-	for (size_t i = 0; i < s->nparts; i++)
-		if (strcmp(s->parts[i].topic, p->topic) == 0 && s->parts[i].at_barrier && s->parts[i].b_lsn == lsn &&
-		    s->parts[i].b_seq == seq)
-			arrived++;
-	for (int q = 0; q < nparts; q++)
-		if (!sink_part_find(s, p->topic, q))
-			return cerr_set(err, false,
-			                "TRUNCATE of %s: partition %d of %s is consumed by another process of sink %s;"
-			                " a truncate needs all partitions of a topic in one sink process for now",
-			                mp->table.name, q, p->topic, s->scfg->name);
-	if (arrived < nparts)
-		return 0; /* the others will come; later messages of p wait in its stash */
-	/* everything before the truncate, on every partition, then the truncate itself with the positions */
-	if (sink_flush(s, err) < 0)
-		return -1;
-	bj = (struct sink_job){0};
-	for (;;) {
-		for (size_t i = 0; i < s->nparts; i++) {
-			struct sink_part *q = &s->parts[i];
+	if (rkt)
+		rd_kafka_topic_destroy(rkt);
+	if (n < 0)
+		cerr_set(err, true, "metadata of %s for a truncate", topic);
+	return n;
+}
 
-			if (strcmp(q->topic, p->topic) == 0) {
-				q->p_offset = q->b_offset;
-				q->p_lsn = q->b_lsn;
-				q->p_seq = q->b_seq;
-			}
-		}
-		if (sink_job_snapshot(s, &bj, err) < 0) {
-			sink_job_free(&bj);
-			return -1;
-		}
-		if (target_begin(s->target, err) == 0 && target_truncate(s->target, &mp->table, err) == 0 &&
-		    sink_store_positions(s, &bj, err) == 0 && target_commit(s->target, err) == 0)
-			break;
-		target_rollback(s->target);
-		if (!err->retriable || sink_connect(s, err) < 0) {
-			sink_job_free(&bj);
-			return -1;
-		}
-	}
-	sink_job_committed(s, &bj);
-	sink_job_free(&bj);
-	log_info(s->ctx, "table %s truncated", mp->table.name);
+/* The barrier (topic, lsn, seq) is done: every partition of this process waiting at it goes on with the
+ * messages it held back. */
+static int sink_barrier_release(struct sink *s, const char *topic, int64_t lsn, int64_t seq, struct cerr *err)
+{
 	for (size_t i = 0; i < s->nparts; i++) {
 		struct sink_part *q = &s->parts[i];
 		rd_kafka_message_t **stash = q->stash;
 		size_t n = q->nstash;
 
-		if (strcmp(q->topic, p->topic) != 0)
+		if (!q->at_barrier || q->b_lsn != lsn || q->b_seq != seq || strcmp(q->topic, topic) != 0)
 			continue;
 		q->at_barrier = false;
 		q->stash = NULL;
@@ -738,6 +699,94 @@ static int sink_barrier(struct sink *s, struct sink_part *p, rd_kafka_message_t 
 				return -1;
 			}
 		free(stash);
+	}
+	return 0;
+}
+
+/* A truncate on partition p (capture sends it to every partition of the topic): p's arrival is stored with
+ * p's position (target.h, truncate barriers); the arrival that completes the topic empties the table in
+ * the same transaction. Until the barrier is done (here, or by another process of the sink: see
+ * sink_barrier_poll), p's later messages wait in its stash. */
+static int sink_barrier(struct sink *s, struct sink_part *p, rd_kafka_message_t *m, struct mapping *mp,
+                        int64_t lsn, int64_t seq, struct cerr *err)
+{
+	struct target_barrier b = {.sink = s->scfg->name, .topic = p->topic, .commit_lsn = lsn, .seq = seq};
+	int nparts, arrived = 0;
+	bool done = false;
+	struct sink_job bj;
+
+	p->at_barrier = true;
+	p->b_lsn = lsn;
+	p->b_seq = seq;
+	p->b_offset = m->offset;
+	rd_kafka_message_destroy(m);
+	if ((nparts = sink_topic_partitions(s, p->topic, err)) < 0)
+		return -1;
+	/* everything taken before it first, then the arrival with p's position (and maybe the truncate) */
+	if (sink_flush(s, err) < 0)
+		return -1;
+	bj = (struct sink_job){0};
+	p->p_offset = p->b_offset;
+	p->p_lsn = lsn;
+	p->p_seq = seq;
+	for (;;) {
+		if (sink_job_snapshot(s, &bj, err) < 0) {
+			sink_job_free(&bj);
+			return -1;
+		}
+		/* done already: a retry after a COMMIT whose outcome was lost must not empty the table again */
+		if (target_begin(s->target, err) == 0 && target_barrier_arrive(s->target, &b, p->partition, &arrived, err) == 0 &&
+		    target_barrier_is_done(s->target, &b, &done, err) == 0 &&
+		    (done || arrived < nparts ||
+		     (target_truncate(s->target, &mp->table, err) == 0 && target_barrier_done(s->target, &b, err) == 0)) &&
+		    sink_store_positions(s, &bj, err) == 0 && target_commit(s->target, err) == 0)
+			break;
+		target_rollback(s->target);
+		if (!err->retriable || sink_connect(s, err) < 0) {
+			sink_job_free(&bj);
+			return -1;
+		}
+	}
+	sink_job_committed(s, &bj);
+	sink_job_free(&bj);
+	if (!done && arrived < nparts) {
+		log_info(s->ctx, "%s [%" PRId32 "] reached a truncate of table %s (%d of %d partitions there)", p->topic,
+		         p->partition, mp->table.name, arrived, nparts);
+		return 0;
+	}
+	if (!done)
+		log_info(s->ctx, "table %s truncated (all %d partitions of %s reached it)", mp->table.name, nparts,
+		         p->topic);
+	return sink_barrier_release(s, p->topic, lsn, seq, err);
+}
+
+/* Partitions waiting at a truncate that another process of the sink completes: asks the target now and
+ * then whether it is done, and releases them. */
+static int sink_barrier_poll(struct sink *s, struct cerr *err)
+{
+	int64_t now = clock_mono_ms();
+
+	if (now < s->barrier_poll_ms)
+		return 0;
+	s->barrier_poll_ms = now + SINK_BARRIER_POLL_MS;
+	for (size_t i = 0; i < s->nparts; i++) {
+		struct sink_part *q = &s->parts[i];
+		struct target_barrier b = {.sink = s->scfg->name, .topic = q->topic, .commit_lsn = q->b_lsn, .seq = q->b_seq};
+		bool done = false;
+
+		if (!q->at_barrier)
+			continue;
+		/* the target is the batch in flight's until it is done */
+		if (sink_job_wait(s, err) < 0)
+			return -1;
+		while (target_barrier_is_done(s->target, &b, &done, err) < 0)
+			if (!err->retriable || sink_connect(s, err) < 0)
+				return -1;
+		if (done) {
+			log_info(s->ctx, "the truncate %s [%" PRId32 "] waited for is done", q->topic, q->partition);
+			if (sink_barrier_release(s, b.topic, b.commit_lsn, b.seq, err) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -927,6 +976,28 @@ static int sink_assign(struct sink *s, rd_kafka_topic_partition_list_t *l, struc
 		p->p_offset = p->offset;
 		p->p_lsn = p->lsn;
 		p->p_seq = p->seq;
+		if (!p->topic) {
+			target_positions_free(pos, npos);
+			return cerr_set(err, false, "out of memory");
+		}
+		/* a truncate this partition reached (in this process or another) and that is not done yet: what
+		 * follows it waits, as in sink_barrier */
+		{
+			struct target_barrier b = {.sink = s->scfg->name, .topic = p->topic};
+			bool found = false;
+
+			while (target_barrier_pending(s->target, &b, p->partition, &found, err) < 0)
+				if (!err->retriable || sink_connect(s, err) < 0) {
+					target_positions_free(pos, npos);
+					return -1;
+				}
+			if (found) {
+				p->at_barrier = true;
+				p->b_lsn = b.commit_lsn;
+				p->b_seq = b.seq;
+				p->b_offset = p->offset;
+			}
+		}
 		/* the target is the truth: resume right after what it holds */
 		tp->offset = p->offset >= 0 ? p->offset + 1 : RD_KAFKA_OFFSET_BEGINNING;
 	}
@@ -1087,6 +1158,11 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 			rd_kafka_message_destroy(m);
 		} else if (m && sink_take(&s, m, err) < 0) {
 			/* a stop during an outage: nothing of the batch was stored, it is consumed again later */
+			if (!stop_requested() || !err->retriable)
+				goto cleanup;
+			break;
+		}
+		if (sink_barrier_poll(&s, err) < 0) {
 			if (!stop_requested() || !err->retriable)
 				goto cleanup;
 			break;

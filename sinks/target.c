@@ -89,3 +89,25 @@ void target_positions_free(struct target_position *pos, size_t n)
 		free(pos[i].topic);
 	free(pos);
 }
+
+int target_barrier_arrive(struct target *t, const struct target_barrier *b, int32_t partition, int *arrived,
+                          struct cerr *err)
+{
+	return t->ops->barrier_arrive(t->state, b, partition, arrived, err);
+}
+
+int target_barrier_done(struct target *t, const struct target_barrier *b, struct cerr *err)
+{
+	return t->ops->barrier_done(t->state, b, err);
+}
+
+int target_barrier_is_done(struct target *t, const struct target_barrier *b, bool *done, struct cerr *err)
+{
+	return t->ops->barrier_is_done(t->state, b, done, err);
+}
+
+int target_barrier_pending(struct target *t, struct target_barrier *b, int32_t partition, bool *found,
+                           struct cerr *err)
+{
+	return t->ops->barrier_pending(t->state, b, partition, found, err);
+}

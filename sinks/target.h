@@ -106,4 +106,28 @@ int target_load_positions(struct target *t, const char *sink, struct target_posi
                           struct cerr *err);
 void target_positions_free(struct target_position *pos, size_t n);
 
+/* ---- TRUNCATE across the processes of one sink (table cleave_truncates, made at connect) ----
+ * Capture sends a TRUNCATE to every partition of the table's topic. Each partition's arrival at it is
+ * recorded in the transaction that stores that partition's position; the transaction that records the last
+ * arrival also empties the table and marks the barrier done. A partition that arrived applies nothing more
+ * until the barrier is done, so no row the source wrote after the truncate is deleted, and none before it
+ * survives, whichever processes own the partitions, and across kills and rebalances. */
+struct target_barrier {
+	const char *sink, *topic;
+	int64_t commit_lsn, seq; /* the truncate event's source position */
+};
+
+/* In a transaction: records that `partition` reached b; *arrived = how many partitions of the topic have
+ * (this one included). Arrivals of one barrier are serialised, so exactly one transaction counts the last. */
+int target_barrier_arrive(struct target *t, const struct target_barrier *b, int32_t partition, int *arrived,
+                          struct cerr *err);
+/* In the transaction that empties the table: marks b done. */
+int target_barrier_done(struct target *t, const struct target_barrier *b, struct cerr *err);
+/* Outside a transaction: whether b is done. */
+int target_barrier_is_done(struct target *t, const struct target_barrier *b, bool *done, struct cerr *err);
+/* The oldest barrier of b->topic that `partition` arrived at and that is not done: *found, and b's
+ * commit_lsn and seq set to it. */
+int target_barrier_pending(struct target *t, struct target_barrier *b, int32_t partition, bool *found,
+                           struct cerr *err);
+
 #endif

@@ -21,6 +21,11 @@ struct target_ops {
 	int (*commit)(void *state, struct cerr *err);
 	void (*rollback)(void *state);
 	int (*load_positions)(void *state, const char *sink, struct target_position **out, size_t *n, struct cerr *err);
+	int (*barrier_arrive)(void *state, const struct target_barrier *b, int32_t partition, int *arrived,
+	                      struct cerr *err);
+	int (*barrier_done)(void *state, const struct target_barrier *b, struct cerr *err);
+	int (*barrier_is_done)(void *state, const struct target_barrier *b, bool *done, struct cerr *err);
+	int (*barrier_pending)(void *state, struct target_barrier *b, int32_t partition, bool *found, struct cerr *err);
 };
 
 extern const struct target_ops target_pg_ops;

@@ -321,6 +321,27 @@ static int tmy_table_info(struct tmy *m, const char *name, struct tmy_tableinfo 
 	return 0;
 }
 
+/* cleave_truncates (target.h), created when missing. kafka_partition -1: the barrier is done; -2: the row
+ * arrivals lock. */
+static int tmy_ensure_truncates(struct tmy *m, struct cerr *err)
+{
+	struct tmy_tableinfo ti;
+
+	if (tmy_table_info(m, "cleave_truncates", &ti, err) < 0)
+		return -1;
+	if (ti.exists)
+		return 0;
+	buf_reset(&m->sql);
+	if (buf_printf(&m->sql,
+	               "CREATE TABLE IF NOT EXISTS cleave_truncates (sink VARCHAR(255) NOT NULL,"
+	               " topic VARCHAR(255) NOT NULL, commit_lsn BIGINT NOT NULL, seq BIGINT NOT NULL,"
+	               " kafka_partition INT NOT NULL, at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+	               " PRIMARY KEY (sink, topic, commit_lsn, seq, kafka_partition))"
+	               " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s", m->collation) < 0)
+		return tmy_oom(m, err);
+	return tmy_exec_buf(m, &m->sql, "cleave_truncates", "creating it", err);
+}
+
 static int tmy_connect(void *state, struct cerr *err)
 {
 	struct tmy *m = state;
@@ -356,7 +377,8 @@ static int tmy_connect(void *state, struct cerr *err)
 		goto cleanup;
 	}
 	if (tmy_exec(m, session, sizeof session - 1, NULL, "setting up the session", err) < 0 ||
-	    tmy_read_server(m, err) < 0 || tmy_table_info(m, "cleave_positions", &ti, err) < 0)
+	    tmy_read_server(m, err) < 0 || tmy_ensure_truncates(m, err) < 0 ||
+	    tmy_table_info(m, "cleave_positions", &ti, err) < 0)
 		goto cleanup;
 	/* created only when missing: a user without the CREATE privilege can run on a prepared database */
 	if (ti.exists) {
@@ -1233,6 +1255,125 @@ static int tmy_load_positions(void *state, const char *sink, struct target_posit
 	return 0;
 }
 
+/* --- truncate barriers (target.h) --- */
+
+/* Starts m->sql with `head` and appends the barrier's WHERE conditions. */
+static int tmy_barrier_where(struct tmy *m, const char *head, const struct target_barrier *b)
+{
+	buf_reset(&m->sql);
+	if (buf_puts(&m->sql, head) < 0 || buf_puts(&m->sql, " WHERE sink = ") < 0 ||
+	    tmy_put_str(m, &m->sql, b->sink) < 0 || buf_puts(&m->sql, " AND topic = ") < 0 ||
+	    tmy_put_str(m, &m->sql, b->topic) < 0 ||
+	    buf_printf(&m->sql, " AND commit_lsn = %lld AND seq = %lld", (long long)b->commit_lsn, (long long)b->seq) < 0)
+		return -1;
+	return 0;
+}
+
+/* INSERT IGNORE of the barrier's row for kafka_partition `partition`. */
+static int tmy_barrier_insert(struct tmy *m, const struct target_barrier *b, int32_t partition, struct cerr *err)
+{
+	buf_reset(&m->sql);
+	if (buf_puts(&m->sql, "INSERT IGNORE INTO cleave_truncates (sink, topic, commit_lsn, seq, kafka_partition)"
+	                      " VALUES (") < 0 ||
+	    tmy_put_str(m, &m->sql, b->sink) < 0 || buf_puts(&m->sql, ", ") < 0 ||
+	    tmy_put_str(m, &m->sql, b->topic) < 0 ||
+	    buf_printf(&m->sql, ", %lld, %lld, %d)", (long long)b->commit_lsn, (long long)b->seq, (int)partition) < 0)
+		return tmy_oom(m, err);
+	return tmy_exec_buf(m, &m->sql, "cleave_truncates", "recording a truncate", err);
+}
+
+/* One integer from a query in m->sql (0 without a row). */
+static int tmy_barrier_count(struct tmy *m, long long *out, struct cerr *err)
+{
+	MYSQL_RES *res = tmy_select(m, &m->sql, "reading cleave_truncates", err);
+	MYSQL_ROW r;
+
+	if (!res)
+		return -1;
+	r = mysql_fetch_row(res);
+	*out = r && r[0] ? strtoll(r[0], NULL, 10) : 0;
+	mysql_free_result(res);
+	return 0;
+}
+
+static int tmy_barrier_arrive(void *state, const struct target_barrier *b, int32_t partition, int *arrived,
+                              struct cerr *err)
+{
+	struct tmy *m = state;
+	long long n;
+
+	if (tmy_need_tx(m, "recording a truncate", err) < 0 || tmy_barrier_insert(m, b, -2, err) < 0)
+		return -1;
+	/* waits for another process's arrival in progress; the locking count after it reads the latest rows */
+	if (tmy_barrier_where(m, "SELECT COUNT(*) FROM cleave_truncates", b) < 0 ||
+	    buf_puts(&m->sql, " AND kafka_partition = -2 FOR UPDATE") < 0)
+		return tmy_oom(m, err);
+	if (tmy_barrier_count(m, &n, err) < 0 || tmy_barrier_insert(m, b, partition, err) < 0)
+		return -1;
+	if (tmy_barrier_where(m, "SELECT COUNT(*) FROM cleave_truncates", b) < 0 ||
+	    buf_puts(&m->sql, " AND kafka_partition >= 0 FOR UPDATE") < 0)
+		return tmy_oom(m, err);
+	if (tmy_barrier_count(m, &n, err) < 0)
+		return -1;
+	*arrived = (int)n;
+	return 0;
+}
+
+static int tmy_barrier_done(void *state, const struct target_barrier *b, struct cerr *err)
+{
+	struct tmy *m = state;
+
+	if (tmy_need_tx(m, "recording a truncate", err) < 0)
+		return -1;
+	return tmy_barrier_insert(m, b, -1, err);
+}
+
+static int tmy_barrier_is_done(void *state, const struct target_barrier *b, bool *done, struct cerr *err)
+{
+	struct tmy *m = state;
+	long long n;
+
+	if (tmy_need_conn(m, err) < 0)
+		return -1;
+	if (tmy_barrier_where(m, "SELECT COUNT(*) FROM cleave_truncates", b) < 0 ||
+	    buf_puts(&m->sql, " AND kafka_partition = -1") < 0)
+		return tmy_oom(m, err);
+	if (tmy_barrier_count(m, &n, err) < 0)
+		return -1;
+	*done = n > 0;
+	return 0;
+}
+
+static int tmy_barrier_pending(void *state, struct target_barrier *b, int32_t partition, bool *found,
+                               struct cerr *err)
+{
+	struct tmy *m = state;
+	MYSQL_RES *res;
+	MYSQL_ROW r;
+
+	*found = false;
+	if (tmy_need_conn(m, err) < 0)
+		return -1;
+	buf_reset(&m->sql);
+	if (buf_puts(&m->sql, "SELECT a.commit_lsn, a.seq FROM cleave_truncates a WHERE a.sink = ") < 0 ||
+	    tmy_put_str(m, &m->sql, b->sink) < 0 || buf_puts(&m->sql, " AND a.topic = ") < 0 ||
+	    tmy_put_str(m, &m->sql, b->topic) < 0 ||
+	    buf_printf(&m->sql, " AND a.kafka_partition = %d AND NOT EXISTS (SELECT 1 FROM cleave_truncates d"
+	                        " WHERE d.sink = a.sink AND d.topic = a.topic AND d.commit_lsn = a.commit_lsn"
+	                        " AND d.seq = a.seq AND d.kafka_partition = -1) ORDER BY a.commit_lsn, a.seq LIMIT 1",
+	               (int)partition) < 0)
+		return tmy_oom(m, err);
+	if (!(res = tmy_select(m, &m->sql, "reading cleave_truncates", err)))
+		return -1;
+	if ((r = mysql_fetch_row(res)) && r[0] && r[1]) {
+		*found = true;
+		b->commit_lsn = strtoll(r[0], NULL, 10);
+		b->seq = strtoll(r[1], NULL, 10);
+	}
+	mysql_free_result(res);
+	return 0;
+}
+
 const struct target_ops target_mysql_ops = {
 	.engine = "mysql",
 	.open = tmy_open,
@@ -1246,4 +1387,8 @@ const struct target_ops target_mysql_ops = {
 	.commit = tmy_commit,
 	.rollback = tmy_rollback,
 	.load_positions = tmy_load_positions,
+	.barrier_arrive = tmy_barrier_arrive,
+	.barrier_done = tmy_barrier_done,
+	.barrier_is_done = tmy_barrier_is_done,
+	.barrier_pending = tmy_barrier_pending,
 };

@@ -338,19 +338,17 @@ static void tpg_close(void *state)
 	free(s);
 }
 
-/* Creates cleave_positions in the connection's default schema unless the search_path already has it.
- * Checked first, so a user without CREATE on the schema can run once the table exists. */
-static int tpg_ensure_positions(struct tpg *s, struct cerr *err)
+/* Creates table `name` (cleave's own: cleave_positions, cleave_truncates) with `create` in the connection's
+ * default schema unless the search_path already has it. Checked first, so a user without CREATE on the
+ * schema can run once the table exists. */
+static int tpg_ensure_table(struct tpg *s, const char *name, const char *create, struct cerr *err)
 {
-	static const char create[] =
-	        "CREATE TABLE IF NOT EXISTS cleave_positions (sink text, topic text, kafka_partition integer,"
-	        " kafka_offset bigint NOT NULL, commit_lsn bigint NOT NULL, seq bigint NOT NULL,"
-	        " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (sink, topic, kafka_partition))";
-	PGresult *res = tpg_exec(s, "SELECT to_regclass('cleave_positions') IS NOT NULL", 0, NULL, err);
+	const char *params[] = {name};
+	PGresult *res = tpg_exec(s, "SELECT to_regclass($1) IS NOT NULL", 1, params, err);
 	bool exists;
 
 	if (!res)
-		return cerr_wrap(err, "looking for table cleave_positions");
+		return cerr_wrap(err, "looking for table %s", name);
 	exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	if (exists)
@@ -366,10 +364,27 @@ static int tpg_ensure_positions(struct tpg *s, struct cerr *err)
 		}
 		tpg_fail(s, res, err);
 		PQclear(res);
-		return cerr_wrap(err, "creating table cleave_positions");
+		return cerr_wrap(err, "creating table %s", name);
 	}
 	PQclear(res);
 	return 0;
+}
+
+static int tpg_ensure_positions(struct tpg *s, struct cerr *err)
+{
+	static const char positions[] =
+	        "CREATE TABLE IF NOT EXISTS cleave_positions (sink text, topic text, kafka_partition integer,"
+	        " kafka_offset bigint NOT NULL, commit_lsn bigint NOT NULL, seq bigint NOT NULL,"
+	        " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (sink, topic, kafka_partition))";
+	/* kafka_partition -1: the barrier is done; -2: the row arrivals lock (see target.h) */
+	static const char truncates[] =
+	        "CREATE TABLE IF NOT EXISTS cleave_truncates (sink text, topic text, commit_lsn bigint, seq bigint,"
+	        " kafka_partition integer, at timestamptz NOT NULL DEFAULT now(),"
+	        " PRIMARY KEY (sink, topic, commit_lsn, seq, kafka_partition))";
+
+	if (tpg_ensure_table(s, "cleave_positions", positions, err) < 0)
+		return -1;
+	return tpg_ensure_table(s, "cleave_truncates", truncates, err);
 }
 
 /* Server notices go to the log instead of libpq's default, stderr: warnings as warnings, the rest (such
@@ -1474,6 +1489,101 @@ static int tpg_load_positions(void *state, const char *sink, struct target_posit
 	return 0;
 }
 
+/* --- truncate barriers (target.h) --- */
+
+static void tpg_barrier_params(const struct target_barrier *b, char lsn[24], char seq[24], const char *params[4])
+{
+	snprintf(lsn, 24, "%lld", (long long)b->commit_lsn);
+	snprintf(seq, 24, "%lld", (long long)b->seq);
+	params[0] = b->sink;
+	params[1] = b->topic;
+	params[2] = lsn;
+	params[3] = seq;
+}
+
+static int tpg_barrier_arrive(void *state, const struct target_barrier *b, int32_t partition, int *arrived,
+                              struct cerr *err)
+{
+	static const char lock[] =
+	        "INSERT INTO cleave_truncates (sink, topic, commit_lsn, seq, kafka_partition)"
+	        " VALUES ($1, $2, $3, $4, -2) ON CONFLICT DO NOTHING";
+	/* waits for another process's arrival in progress; the count after it sees that one (read committed) */
+	static const char wait[] = "SELECT 1 FROM cleave_truncates WHERE sink = $1 AND topic = $2 AND commit_lsn = $3"
+	                           " AND seq = $4 AND kafka_partition = -2 FOR UPDATE";
+	static const char arrive[] =
+	        "INSERT INTO cleave_truncates (sink, topic, commit_lsn, seq, kafka_partition)"
+	        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+	static const char count[] = "SELECT count(*) FROM cleave_truncates WHERE sink = $1 AND topic = $2"
+	                            " AND commit_lsn = $3 AND seq = $4 AND kafka_partition >= 0";
+	struct tpg *s = state;
+	char lsn[24], seq[24], part[16];
+	const char *params[5];
+	PGresult *res;
+
+	tpg_barrier_params(b, lsn, seq, params);
+	snprintf(part, sizeof part, "%d", (int)partition);
+	params[4] = part;
+	if (tpg_run(s, lock, 4, params, err) < 0 || tpg_run(s, wait, 4, params, err) < 0 ||
+	    tpg_run(s, arrive, 5, params, err) < 0 || !(res = tpg_exec(s, count, 4, params, err)))
+		return cerr_wrap(err, "recording the truncate of %s", b->topic);
+	*arrived = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+static int tpg_barrier_done(void *state, const struct target_barrier *b, struct cerr *err)
+{
+	static const char sql[] = "INSERT INTO cleave_truncates (sink, topic, commit_lsn, seq, kafka_partition)"
+	                          " VALUES ($1, $2, $3, $4, -1) ON CONFLICT DO NOTHING";
+	char lsn[24], seq[24];
+	const char *params[4];
+
+	tpg_barrier_params(b, lsn, seq, params);
+	if (tpg_run(state, sql, 4, params, err) < 0)
+		return cerr_wrap(err, "recording the truncate of %s", b->topic);
+	return 0;
+}
+
+static int tpg_barrier_is_done(void *state, const struct target_barrier *b, bool *done, struct cerr *err)
+{
+	static const char sql[] = "SELECT count(*) FROM cleave_truncates WHERE sink = $1 AND topic = $2"
+	                          " AND commit_lsn = $3 AND seq = $4 AND kafka_partition = -1";
+	char lsn[24], seq[24];
+	const char *params[4];
+	PGresult *res;
+
+	tpg_barrier_params(b, lsn, seq, params);
+	if (!(res = tpg_exec(state, sql, 4, params, err)))
+		return cerr_wrap(err, "reading the truncate of %s", b->topic);
+	*done = atoi(PQgetvalue(res, 0, 0)) > 0;
+	PQclear(res);
+	return 0;
+}
+
+static int tpg_barrier_pending(void *state, struct target_barrier *b, int32_t partition, bool *found,
+                               struct cerr *err)
+{
+	static const char sql[] =
+	        "SELECT a.commit_lsn, a.seq FROM cleave_truncates a WHERE a.sink = $1 AND a.topic = $2"
+	        " AND a.kafka_partition = $3 AND NOT EXISTS (SELECT 1 FROM cleave_truncates d WHERE d.sink = a.sink"
+	        " AND d.topic = a.topic AND d.commit_lsn = a.commit_lsn AND d.seq = a.seq AND d.kafka_partition = -1)"
+	        " ORDER BY a.commit_lsn, a.seq LIMIT 1";
+	char part[16];
+	const char *params[3] = {b->sink, b->topic, part};
+	PGresult *res;
+
+	snprintf(part, sizeof part, "%d", (int)partition);
+	if (!(res = tpg_exec(state, sql, 3, params, err)))
+		return cerr_wrap(err, "reading the truncates of %s", b->topic);
+	*found = PQntuples(res) == 1;
+	if (*found) {
+		b->commit_lsn = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		b->seq = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	PQclear(res);
+	return 0;
+}
+
 const struct target_ops target_pg_ops = {
 	.engine = "postgres",
 	.open = tpg_open,
@@ -1487,4 +1597,8 @@ const struct target_ops target_pg_ops = {
 	.commit = tpg_commit,
 	.rollback = tpg_rollback,
 	.load_positions = tpg_load_positions,
+	.barrier_arrive = tpg_barrier_arrive,
+	.barrier_done = tpg_barrier_done,
+	.barrier_is_done = tpg_barrier_is_done,
+	.barrier_pending = tpg_barrier_pending,
 };

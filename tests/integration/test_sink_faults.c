@@ -1040,7 +1040,7 @@ static void test_pg_connection_lost_before_first_event(void **state)
 
 /* 3. Two processes of one sink share the partitions; one is SIGKILLed inside a target transaction under a
  * steady load; the other takes its partitions over after the session timeout: the target equals the
- * source, nothing applied twice. (No TRUNCATE: that needs the whole topic in one process.) */
+ * source, nothing applied twice. (TRUNCATE across processes: test_sink_truncate.c.) */
 static void test_two_processes(void **state)
 {
 	struct sf *f = *state;
