@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "schema/avro_names.h"
 
 /* Deeper nesting than any cleave schema has; bounds the recursion of a recursive schema on bad input. */
 #define DECODE_MAX_DEPTH 64
@@ -23,20 +24,12 @@
 #define DECIMAL_MAX_BYTES 1024
 #define DECIMAL_MAX_SCALE 100000
 
-/* A named type (record, enum, fixed) of the schema, registered by full name. */
-struct named_type {
-	char *fullname;
-	char *ns;          /* the namespace its fields and nested definitions inherit */
-	const json_t *def; /* its definition object, inside avro_decoder.schema */
-};
-
 struct avro_decoder {
 	json_t *schema;
 	avro_schema_t aschema;
 	avro_value_iface_t *iface;
 	avro_value_t value; /* reused for every decode */
-	struct named_type *names;
-	size_t nnames;
+	struct avro_names names;
 };
 
 /* A schema node resolved to what it is. */
@@ -58,116 +51,6 @@ static bool is_primitive(const char *s)
 	return false;
 }
 
-static bool is_named_kind(const char *t)
-{
-	return strcmp(t, "record") == 0 || strcmp(t, "error") == 0 || strcmp(t, "enum") == 0 ||
-	       strcmp(t, "fixed") == 0;
-}
-
-/* "ns.name", or "name" in the null namespace. Caller frees. */
-static char *join_name(const char *ns, const char *name)
-{
-	struct buf b;
-
-	buf_init(&b, 0);
-	if ((ns && *ns && (buf_puts(&b, ns) < 0 || buf_putc(&b, '.') < 0)) || buf_puts(&b, name) < 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return (char *)b.data;
-}
-
-static int names_add(struct avro_decoder *r, const json_t *def, const char *enclosing_ns, struct cerr *err)
-{
-	const char *name = json_string_value(json_object_get(def, "name"));
-	const char *nsattr = json_string_value(json_object_get(def, "namespace"));
-	const char *dot;
-	struct named_type *nt, *grown;
-
-	if (!name)
-		return cerr_set(err, false, "avro schema: named type without a name");
-	grown = realloc(r->names, (r->nnames + 1) * sizeof *r->names);
-	if (!grown)
-		return cerr_set(err, false, "out of memory");
-	r->names = grown;
-	nt = &r->names[r->nnames];
-	memset(nt, 0, sizeof *nt);
-	nt->def = def;
-	/* Avro: a dotted name is already full; else "namespace" if present; else the enclosing one */
-	if ((dot = strrchr(name, '.'))) {
-		nt->fullname = strdup(name);
-		nt->ns = strndup(name, (size_t)(dot - name));
-	} else {
-		const char *ns = nsattr ? nsattr : enclosing_ns;
-
-		nt->fullname = join_name(ns, name);
-		nt->ns = strdup(ns ? ns : "");
-	}
-	r->nnames++; /* counted even when a strdup failed, so that reader_free releases the other */
-	if (!nt->fullname || !nt->ns)
-		return cerr_set(err, false, "out of memory");
-	return 0;
-}
-
-/* Registers every named type defined in node. */
-static int names_collect(struct avro_decoder *r, const json_t *node, const char *ns, int depth, struct cerr *err)
-{
-	const json_t *t;
-	const char *ts;
-
-	if (depth > DECODE_MAX_DEPTH)
-		return cerr_set(err, false, "avro schema: nested too deeply");
-	if (json_is_array(node)) {
-		size_t i;
-		const json_t *b;
-
-		json_array_foreach(node, i, b)
-			if (names_collect(r, b, ns, depth + 1, err) < 0)
-				return -1;
-		return 0;
-	}
-	if (!json_is_object(node))
-		return 0;
-	t = json_object_get(node, "type");
-	if (!json_is_string(t))
-		return names_collect(r, t, ns, depth + 1, err);
-	ts = json_string_value(t);
-	if (is_named_kind(ts)) {
-		const char *inner;
-		const json_t *fields, *f;
-		size_t i;
-
-		if (names_add(r, node, ns, err) < 0)
-			return -1;
-		inner = r->names[r->nnames - 1].ns;
-		fields = json_object_get(node, "fields");
-		json_array_foreach(fields, i, f)
-			if (names_collect(r, json_object_get(f, "type"), inner, depth + 1, err) < 0)
-				return -1;
-	} else if (strcmp(ts, "array") == 0) {
-		return names_collect(r, json_object_get(node, "items"), ns, depth + 1, err);
-	} else if (strcmp(ts, "map") == 0) {
-		return names_collect(r, json_object_get(node, "values"), ns, depth + 1, err);
-	}
-	return 0;
-}
-
-static const struct named_type *names_by_def(const struct avro_decoder *r, const json_t *def)
-{
-	for (size_t i = 0; i < r->nnames; i++)
-		if (r->names[i].def == def)
-			return &r->names[i];
-	return NULL;
-}
-
-static const struct named_type *names_by_name(const struct avro_decoder *r, const char *fullname)
-{
-	for (size_t i = 0; i < r->nnames; i++)
-		if (strcmp(r->names[i].fullname, fullname) == 0)
-			return &r->names[i];
-	return NULL;
-}
-
 /* Resolves node (in namespace ns) to a type: follows references to named types and {"type": X}. */
 static int resolve(const struct avro_decoder *r, const json_t *node, const char *ns, struct rtype *out,
                    struct cerr *err)
@@ -185,24 +68,14 @@ static int resolve(const struct avro_decoder *r, const json_t *node, const char 
 		}
 		if (json_is_string(node)) {
 			const char *s = json_string_value(node);
-			const struct named_type *nt = NULL;
+			const struct avro_named *nt;
 
 			if (is_primitive(s)) {
 				out->type = s;
 				return 0;
 			}
-			if (!strchr(s, '.') && ns && *ns) {
-				char *full = join_name(ns, s);
-
-				if (!full)
-					return cerr_set(err, false, "out of memory");
-				nt = names_by_name(r, full);
-				free(full);
-			}
-			if (!nt)
-				nt = names_by_name(r, s);
-			if (!nt)
-				return cerr_set(err, false, "avro schema: unknown type name \"%s\"", s);
+			if (!(nt = avro_names_resolve(&r->names, s, ns, err)))
+				return -1;
 			node = nt->def;
 			continue;
 		}
@@ -219,8 +92,8 @@ static int resolve(const struct avro_decoder *r, const json_t *node, const char 
 			out->type = ts;
 			return 0;
 		}
-		if (is_named_kind(ts)) {
-			const struct named_type *nt = names_by_def(r, node);
+		if (avro_named_kind(ts)) {
+			const struct avro_named *nt = avro_names_by_def(&r->names, node);
 
 			if (!nt)
 				return cerr_set(err, false, "avro schema: unregistered named type");
@@ -770,7 +643,7 @@ struct avro_decoder *avro_decoder_new(const char *schema_json, struct cerr *err)
 		cerr_set(err, false, "avro schema: avro-c rejects it: %s", avro_strerror());
 		goto fail;
 	}
-	if (names_collect(r, r->schema, "", 0, err) < 0)
+	if (avro_names_collect(&r->names, r->schema, DECODE_MAX_DEPTH, err) < 0)
 		goto fail;
 	if (!(r->iface = avro_generic_class_from_schema(r->aschema))) {
 		cerr_set(err, false, "avro schema: avro-c cannot make a value class: %s", avro_strerror());
@@ -797,11 +670,7 @@ void avro_decoder_free(struct avro_decoder *r)
 		avro_value_iface_decref(r->iface);
 	if (r->aschema)
 		avro_schema_decref(r->aschema);
-	for (size_t i = 0; i < r->nnames; i++) {
-		free(r->names[i].fullname);
-		free(r->names[i].ns);
-	}
-	free(r->names);
+	avro_names_free(&r->names);
 	json_decref(r->schema);
 	free(r);
 }

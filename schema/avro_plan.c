@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "schema/avro_decode.h"
+#include "schema/avro_names.h"
 
 #define PLAN_MAX_DEPTH 64 /* avro_decode.c's DECODE_MAX_DEPTH */
 
@@ -47,13 +48,6 @@ struct plan_node {
 	size_t *lens;             /* their lengths */
 };
 
-struct plan_name {
-	char *fullname;
-	char *ns;
-	const json_t *def;
-	struct plan_node *node; /* compiled, once */
-};
-
 struct avro_plan_pick {
 	const struct plan_node *rec;
 	unsigned char *mode;          /* per field: PICK_SKIP, PICK_ALL, PICK_SUB */
@@ -68,8 +62,7 @@ struct avro_plan {
 	struct plan_node *root;
 	struct plan_node **nodes; /* every node, for freeing */
 	size_t nnodes, capnodes;
-	struct plan_name *names;
-	size_t nnames;
+	struct avro_names names; /* data: the compiled node, made once */
 	json_t *unchanged;        /* {"unchanged": true}, shared by every unchanged field */
 	struct avro_plan_pick *picks;
 };
@@ -84,27 +77,6 @@ static int plan_primitive(const char *s)
 		if (strcmp(s, plan_primitives[i]) == 0)
 			return (int)i; /* the order of enum plan_kind */
 	return -1;
-}
-
-static bool plan_named_kind(const char *t)
-{
-	return strcmp(t, "record") == 0 || strcmp(t, "error") == 0 || strcmp(t, "enum") == 0 ||
-	       strcmp(t, "fixed") == 0;
-}
-
-static char *plan_join(const char *ns, const char *name)
-{
-	size_t a = ns ? strlen(ns) : 0, b = strlen(name);
-	char *s = malloc(a + b + 2);
-
-	if (!s)
-		return NULL;
-	if (a) {
-		memcpy(s, ns, a);
-		s[a++] = '.';
-	}
-	memcpy(s + a, name, b + 1);
-	return s;
 }
 
 static struct plan_node *plan_node_new(struct avro_plan *pl, enum plan_kind kind)
@@ -139,84 +111,6 @@ static int plan_node_kids(struct plan_node *t, size_t n, bool named)
 	return !t->kids || (named && (!t->names || !t->lens)) ? -1 : 0;
 }
 
-/* Registers the named types defined in node (as avro_decode.c's names_collect). */
-static int plan_collect(struct avro_plan *pl, const json_t *node, const char *ns, int depth, struct cerr *err)
-{
-	const json_t *t;
-	const char *ts;
-
-	if (depth > PLAN_MAX_DEPTH)
-		return cerr_set(err, false, "avro schema: nested too deeply");
-	if (json_is_array(node)) {
-		size_t i;
-		const json_t *b;
-
-		json_array_foreach(node, i, b)
-			if (plan_collect(pl, b, ns, depth + 1, err) < 0)
-				return -1;
-		return 0;
-	}
-	if (!json_is_object(node))
-		return 0;
-	t = json_object_get(node, "type");
-	if (!json_is_string(t))
-		return plan_collect(pl, t, ns, depth + 1, err);
-	ts = json_string_value(t);
-	if (plan_named_kind(ts)) {
-		const char *name = json_string_value(json_object_get(node, "name"));
-		const char *nsattr = json_string_value(json_object_get(node, "namespace"));
-		const char *dot;
-		struct plan_name *grown, *nt;
-		const json_t *f;
-		size_t i;
-
-		if (!name)
-			return cerr_set(err, false, "avro schema: named type without a name");
-		if (!(grown = realloc(pl->names, (pl->nnames + 1) * sizeof *grown)))
-			return cerr_set(err, false, "out of memory");
-		pl->names = grown;
-		nt = &pl->names[pl->nnames++];
-		memset(nt, 0, sizeof *nt);
-		nt->def = node;
-		if ((dot = strrchr(name, '.'))) {
-			nt->fullname = strdup(name);
-			nt->ns = strndup(name, (size_t)(dot - name));
-		} else {
-			const char *use = nsattr ? nsattr : ns;
-
-			nt->fullname = plan_join(use && *use ? use : NULL, name);
-			nt->ns = strdup(use ? use : "");
-		}
-		if (!nt->fullname || !nt->ns)
-			return cerr_set(err, false, "out of memory");
-		ns = nt->ns;
-		json_array_foreach(json_object_get(node, "fields"), i, f)
-			if (plan_collect(pl, json_object_get(f, "type"), ns, depth + 1, err) < 0)
-				return -1;
-	} else if (strcmp(ts, "array") == 0) {
-		return plan_collect(pl, json_object_get(node, "items"), ns, depth + 1, err);
-	} else if (strcmp(ts, "map") == 0) {
-		return plan_collect(pl, json_object_get(node, "values"), ns, depth + 1, err);
-	}
-	return 0;
-}
-
-static struct plan_name *plan_name_by_def(struct avro_plan *pl, const json_t *def)
-{
-	for (size_t i = 0; i < pl->nnames; i++)
-		if (pl->names[i].def == def)
-			return &pl->names[i];
-	return NULL;
-}
-
-static struct plan_name *plan_name_by_name(struct avro_plan *pl, const char *fullname)
-{
-	for (size_t i = 0; i < pl->nnames; i++)
-		if (strcmp(pl->names[i].fullname, fullname) == 0)
-			return &pl->names[i];
-	return NULL;
-}
-
 static int plan_compile(struct avro_plan *pl, const json_t *node, const char *ns, int depth,
                         struct plan_node **out, struct cerr *err);
 
@@ -231,14 +125,14 @@ static void plan_decimal_attrs(struct plan_node *t, const json_t *obj)
 
 /* The node of named type nt: made on first use, before its parts, so that a reference to itself inside
  * finds it. */
-static int plan_compile_named(struct avro_plan *pl, struct plan_name *nt, int depth, struct plan_node **out,
+static int plan_compile_named(struct avro_plan *pl, struct avro_named *nt, int depth, struct plan_node **out,
                               struct cerr *err)
 {
 	const char *ts = json_string_value(json_object_get(nt->def, "type"));
 	struct plan_node *t;
 
-	if (nt->node) {
-		*out = nt->node;
+	if (nt->data) {
+		*out = nt->data;
 		return 0;
 	}
 	if (strcmp(ts, "enum") == 0) {
@@ -246,7 +140,7 @@ static int plan_compile_named(struct avro_plan *pl, struct plan_name *nt, int de
 		const json_t *sym;
 		size_t i;
 
-		if (!(t = nt->node = plan_node_new(pl, PK_ENUM)) || plan_node_kids(t, json_array_size(syms), true) < 0)
+		if (!(t = nt->data = plan_node_new(pl, PK_ENUM)) || plan_node_kids(t, json_array_size(syms), true) < 0)
 			return cerr_set(err, false, "out of memory");
 		t->unchanged = strcmp(nt->fullname, "cleave.Unchanged") == 0;
 		json_array_foreach(syms, i, sym) {
@@ -258,7 +152,7 @@ static int plan_compile_named(struct avro_plan *pl, struct plan_name *nt, int de
 	} else if (strcmp(ts, "fixed") == 0) {
 		const json_t *size = json_object_get(nt->def, "size");
 
-		if (!(t = nt->node = plan_node_new(pl, PK_FIXED)))
+		if (!(t = nt->data = plan_node_new(pl, PK_FIXED)))
 			return cerr_set(err, false, "out of memory");
 		if (!json_is_integer(size) || json_integer_value(size) < 0)
 			return cerr_set(err, false, "avro schema: fixed without a size");
@@ -268,7 +162,7 @@ static int plan_compile_named(struct avro_plan *pl, struct plan_name *nt, int de
 		const json_t *fields = json_object_get(nt->def, "fields"), *f;
 		size_t i;
 
-		if (!(t = nt->node = plan_node_new(pl, PK_RECORD)) ||
+		if (!(t = nt->data = plan_node_new(pl, PK_RECORD)) ||
 		    plan_node_kids(t, json_array_size(fields), true) < 0)
 			return cerr_set(err, false, "out of memory");
 		json_array_foreach(fields, i, f) {
@@ -311,25 +205,15 @@ static int plan_compile(struct avro_plan *pl, const json_t *node, const char *ns
 	}
 	if (json_is_string(node)) {
 		const char *s = json_string_value(node);
-		struct plan_name *nt = NULL;
+		struct avro_named *nt;
 
 		if ((prim = plan_primitive(s)) >= 0) {
 			if (!(*out = plan_node_new(pl, (enum plan_kind)prim)))
 				return cerr_set(err, false, "out of memory");
 			return 0;
 		}
-		if (!strchr(s, '.') && ns && *ns) {
-			char *full = plan_join(ns, s);
-
-			if (!full)
-				return cerr_set(err, false, "out of memory");
-			nt = plan_name_by_name(pl, full);
-			free(full);
-		}
-		if (!nt)
-			nt = plan_name_by_name(pl, s);
-		if (!nt)
-			return cerr_set(err, false, "avro schema: unknown type name \"%s\"", s);
+		if (!(nt = avro_names_resolve(&pl->names, s, ns, err)))
+			return -1;
 		return plan_compile_named(pl, nt, depth, out, err);
 	}
 	if (!json_is_object(node))
@@ -354,8 +238,8 @@ static int plan_compile(struct avro_plan *pl, const json_t *node, const char *ns
 		*out = a;
 		return plan_compile(pl, json_object_get(node, map ? "values" : "items"), ns, depth + 1, &a->kids[0], err);
 	}
-	if (plan_named_kind(ts)) {
-		struct plan_name *nt = plan_name_by_def(pl, node);
+	if (avro_named_kind(ts)) {
+		struct avro_named *nt = avro_names_by_def(&pl->names, node);
 
 		if (!nt)
 			return cerr_set(err, false, "avro schema: unregistered named type");
@@ -390,7 +274,7 @@ struct avro_plan *avro_plan_new(const char *schema_json, struct cerr *err)
 		cerr_set(err, false, "out of memory");
 		goto fail;
 	}
-	if (plan_collect(pl, pl->schema, "", 0, err) < 0 || plan_compile(pl, pl->schema, "", 0, &pl->root, err) < 0)
+	if (avro_names_collect(&pl->names, pl->schema, PLAN_MAX_DEPTH, err) < 0 || plan_compile(pl, pl->schema, "", 0, &pl->root, err) < 0)
 		goto fail;
 	return pl;
 fail:
@@ -409,11 +293,7 @@ void avro_plan_free(struct avro_plan *pl)
 		free(pl->nodes[i]);
 	}
 	free(pl->nodes);
-	for (size_t i = 0; i < pl->nnames; i++) {
-		free(pl->names[i].fullname);
-		free(pl->names[i].ns);
-	}
-	free(pl->names);
+	avro_names_free(&pl->names);
 	while (pl->picks) {
 		struct avro_plan_pick *k = pl->picks;
 
