@@ -25,6 +25,7 @@ struct source {
 	struct source_pk *pks; /* per configured table, in config order */
 	PGconn *repl;     /* replication=database connection, NULL when closed */
 	PGconn *exporting; /* replication connection that created the slot and holds its exported snapshot */
+	PGconn *catalog;  /* plain connection for catalog lookups while streaming, opened on first use */
 	char *copybuf;    /* the last CopyData message, owned by libpq (PQfreemem) */
 	char dbname[128];
 	char ctx[160];    /* log context: slot=... */
@@ -59,6 +60,8 @@ void source_free(struct source *s)
 	source_stop(s);
 	source_release_snapshot(s);
 	source_free_pks(s);
+	if (s->catalog)
+		PQfinish(s->catalog);
 	free(s);
 }
 
@@ -672,7 +675,29 @@ void source_stop(struct source *s)
 	s->repl = NULL;
 }
 
-int source_missing_values(const struct source *s, uint32_t relid, char ***names, char ***values, int *n,
+/* The catalog connection, (re)opened when it is missing or broken, with the session settings under which
+ * the walsender prints values (so a default's text is what a streamed row would carry). */
+static PGconn *source_catalog(struct source *s, struct cerr *err)
+{
+	PGresult *res;
+
+	if (s->catalog && PQstatus(s->catalog) == CONNECTION_OK)
+		return s->catalog;
+	if (s->catalog)
+		PQfinish(s->catalog);
+	if (!(s->catalog = source_connect(s, false, err)))
+		return NULL;
+	if (!(res = source_exec(s->catalog, "SET datestyle TO ISO; SET timezone TO 'UTC'; SET extra_float_digits TO 3;"
+	                                    " SET intervalstyle TO postgres", 0, NULL, err))) {
+		PQfinish(s->catalog);
+		s->catalog = NULL;
+		return NULL;
+	}
+	PQclear(res);
+	return s->catalog;
+}
+
+int source_missing_values(struct source *s, uint32_t relid, char ***names, char ***values, int *n,
                           struct cerr *err)
 {
 	static const char sql[] = "SELECT attname, (attmissingval::text::text[])[1] FROM pg_attribute"
@@ -685,13 +710,9 @@ int source_missing_values(const struct source *s, uint32_t relid, char ***names,
 
 	*names = *values = NULL;
 	*n = 0;
-	if (!(c = source_connect(s, false, err)))
+	if (!(c = source_catalog(s, err)))
 		return -1;
 	snprintf(oid, sizeof oid, "%u", relid);
-	if (!(res = source_exec(c, "SET datestyle TO ISO; SET timezone TO 'UTC'; SET extra_float_digits TO 3;"
-	                           " SET intervalstyle TO postgres", 0, NULL, err)))
-		goto cleanup;
-	PQclear(res);
 	if (!(res = source_exec(c, sql, 1, params, err)))
 		goto cleanup;
 	*names = calloc((size_t)PQntuples(res) + 1, sizeof **names);
@@ -720,7 +741,6 @@ cleanup:
 		*n = 0;
 	}
 	PQclear(res);
-	PQfinish(c);
 	return rc;
 }
 

@@ -63,11 +63,11 @@ const struct source_pk *source_primary_key(const struct source *s, const char *n
 
 /* The columns of table relid whose rows may hold a value no event carried: a column added with a
  * non-volatile DEFAULT reads, in rows that existed before, pg_attribute.attmissingval (until the table is
- * rewritten). Looked up now on a connection of its own (the replication connection is streaming), with
- * DateStyle ISO, TimeZone UTC and extra_float_digits 3: *names and *values (PostgreSQL text) are n
+ * rewritten). Looked up now on a plain connection kept open for such lookups (the replication connection
+ * is streaming; a broken one is reopened at the next lookup), with DateStyle ISO, TimeZone UTC and extra_float_digits 3: *names and *values (PostgreSQL text) are n
  * malloc'ed strings each, in arrays the caller frees with source_missing_free. XXX: the catalog of now, not
  * of the WAL position: a column dropped and added again under its name since gives the newer value. */
-int source_missing_values(const struct source *s, uint32_t relid, char ***names, char ***values, int *n,
+int source_missing_values(struct source *s, uint32_t relid, char ***names, char ***values, int *n,
                           struct cerr *err);
 void source_missing_free(char **names, char **values, int n);
 
