@@ -223,16 +223,56 @@ static int canon_pg_pg(const struct coltype *t, const char *c, struct buf *out)
 	return canon_subst(out, "@::text", c);
 }
 
-int canon_pg_hash_value(const struct coltype *t, const char *qcol, struct buf *out)
+/* The hash function of the kind's values (the extended hash support function of the type's default hash
+ * operator class, so equal values hash alike exactly as in hash_record_extended), as a template: '@' is the
+ * value, '$' the seed. Kinds whose support function takes another type than the column's (date, boolean,
+ * timestamptz, bytea) go through hash_record_extended of a one-column row. */
+static const char *canon_pg_hash_fn(const struct coltype *t)
 {
-	bool arr = t->kind == CT_ARRAY;
-	enum coltype_kind k = arr ? t->elem : t->kind;
+	switch (t->kind) {
+	case CT_INT:
+	case CT_LONG: /* smallint and integer widen to bigint: hashint8extended equals hashint4extended there */
+		return "hashint8extended(@, $)";
+	case CT_FLOAT:
+	case CT_DOUBLE: /* real widens exactly; hashfloat4extended is defined as the double's hash */
+		return "hashfloat8extended(@, $)";
+	case CT_DECIMAL:
+	case CT_NUMERIC:
+		return "hash_numeric_extended(@, $)";
+	case CT_STRING: /* character(n) becomes text without its trailing blanks, as hashbpcharextended ignores them */
+		return "hashtextextended(@, $)";
+	case CT_TEXT_FORM:
+		return "hashtextextended(@::text, $)";
+	case CT_UUID:
+		return "uuid_hash_extended(@, $)";
+	case CT_JSON:
+		return "jsonb_hash_extended(@::jsonb, $)";
+	case CT_TIME:
+		return "time_hash_extended(@, $)";
+	case CT_TIMESTAMP:
+		return "timestamp_hash_extended(@, $)";
+	case CT_ARRAY:
+		if (t->elem == CT_JSON)
+			return "hash_array_extended(@::jsonb[], $)";
+		if (t->elem == CT_TEXT_FORM)
+			return "hashtextextended(@::text, $)";
+		return "hash_array_extended(@, $)";
+	default:
+		return "hash_record_extended(ROW(@), $)";
+	}
+}
 
-	if (k == CT_JSON)
-		return canon_subst(out, arr ? "@::jsonb[]" : "@::jsonb", qcol);
-	if (k == CT_TEXT_FORM)
-		return canon_subst(out, "@::text", qcol);
-	return canon_subst(out, "@", qcol);
+int canon_pg_hash_value(const struct coltype *t, const char *qcol, int seed, struct buf *out)
+{
+	if (buf_puts(out, "coalesce(") < 0)
+		return -1;
+	for (const char *p = canon_pg_hash_fn(t); *p; p++) {
+		int e = *p == '@' ? buf_puts(out, qcol) : *p == '$' ? buf_printf(out, "%d", seed) : buf_putc(out, (uint8_t)*p);
+
+		if (e < 0)
+			return -1;
+	}
+	return buf_puts(out, ", 0)");
 }
 
 int canon_expr(enum sinkvalue_engine target, enum canon_side side, const struct coltype *t, const char *qcol,

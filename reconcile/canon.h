@@ -41,11 +41,13 @@ enum canon_side { CANON_SOURCE, CANON_TARGET };
 int canon_expr(enum sinkvalue_engine target, enum canon_side side, const struct coltype *t, const char *qcol,
                struct buf *out);
 
-/* PostgreSQL on both sides: the value (of column qcol) that goes into hash_record_extended(), which hashes
- * the binary values without making text (fast): json as jsonb (the target's type), text forms as text
- * (a user enum becomes text in the target); everything else as it is (equal values of the same or a
- * compatible type hash alike: int4/int8, float4/float8, text/varchar). */
-int canon_pg_hash_value(const struct coltype *t, const char *qcol, struct buf *out);
+/* PostgreSQL on both sides: appends the bigint hash of column qcol's value, seeded with `seed` (the
+ * column's position, so a row's column hashes XORed together still tell columns apart), 0 for NULL. It
+ * hashes the binary value without making text (fast), with the type's own hash function (the one
+ * hash_record_extended would use): json as jsonb (the target's type), text forms as text (a user enum
+ * becomes text in the target); equal values of compatible types (int2/int4/int8, float4/float8,
+ * text/varchar/char(n)) hash alike. */
+int canon_pg_hash_value(const struct coltype *t, const char *qcol, int seed, struct buf *out);
 
 /* Whether two canonical texts of this column that differ may still be equal values (json and arrays in a
  * MySQL target; json in PostgreSQL is compared as jsonb text, which is canonical): compare parsed. */

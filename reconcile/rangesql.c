@@ -66,7 +66,7 @@ int rs_side_init(struct rs_side *s, enum sinkvalue_engine engine, enum sinkvalue
 	 * the same function on both sides: MD5 of the canonical texts */
 	fast = engine == SINKVALUE_PG && target == SINKVALUE_PG;
 	buf_init(&h, 0);
-	if (buf_puts(&h, fast ? "hash_record_extended(ROW(" : pg ? "('x' || substr(md5(" : "CAST(CONV(SUBSTRING(MD5(CONCAT(") <
+	if (buf_puts(&h, fast ? "(" : pg ? "('x' || substr(md5(" : "CAST(CONV(SUBSTRING(MD5(CONCAT(") <
 	    0)
 		goto fail;
 	for (int i = 0; i < ncols; i++) {
@@ -83,7 +83,7 @@ int rs_side_init(struct rs_side *s, enum sinkvalue_engine engine, enum sinkvalue
 		int he;
 
 		if (fast)
-			he = (i && buf_puts(&h, ", ") < 0) ? -1 : canon_pg_hash_value(&cols[i].type, qc, &h);
+			he = (i && buf_puts(&h, " # ") < 0) ? -1 : canon_pg_hash_value(&cols[i].type, qc, i + 1, &h);
 		else if (pg)
 			he = buf_printf(&h, "%scoalesce('v' || octet_length(%s) || ':' || %s, 'n')", i ? " || " : "",
 			                s->cx[i], s->cx[i]);
@@ -119,7 +119,7 @@ int rs_side_init(struct rs_side *s, enum sinkvalue_engine engine, enum sinkvalue
 		}
 		free(qc);
 	}
-	if (buf_puts(&h, fast ? "), 0)" : pg ? "), 1, 15))::bit(60)::bigint" : ")), 1, 15), 16, 10) AS UNSIGNED)") < 0 ||
+	if (buf_puts(&h, fast ? ")" : pg ? "), 1, 15))::bit(60)::bigint" : ")), 1, 15), 16, 10) AS UNSIGNED)") < 0 ||
 	    !(s->hash = rs_take(&h)))
 		return -1;
 	return 0;
