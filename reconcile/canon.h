@@ -58,7 +58,7 @@ int canon_quote_ident(enum sinkvalue_engine engine, const char *name, struct buf
 
 /* The statements reconcile runs on every PostgreSQL connection (source and target) first, so the texts
  * of values (dates, floats, bytea, intervals) do not depend on the server's defaults; they are also what
- * schema/pgtext.h expects. */
+ * schema/pgtext.h expects. Also turns JIT compilation off (canon.c says why). */
 extern const char canon_pg_session[];
 
 #endif

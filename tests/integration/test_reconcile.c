@@ -55,6 +55,10 @@ static const char *const rows_sql =
 	"INSERT INTO arrs VALUES (1, '{1.50,NULL,-2.25}', '{\"2024-01-02 03:04:05.123456+00\",NULL}',"
 	" '{2024-02-29,NULL}', '{\"\\\\x00ff\",NULL}'), (2, NULL, NULL, NULL, NULL), (3, '{}', '{}', '{}', '{}');"
 	"INSERT INTO arrs SELECT g, na, tsa, da, xa FROM arrs, generate_series(4, 7) g WHERE id = 1;"
+	/* more dimensions: MariaDB holds nested JSON arrays */
+	"INSERT INTO arrs VALUES (8, '{{1.50,NULL},{-2.25,3}}', '{{\"2024-01-02 03:04:05.5+00\"},{NULL}}',"
+	" '{{2024-02-29,2024-03-01}}', '{{\"\\\\x00ff\"},{NULL}}'),"
+	" (9, '{{{1,2,3},{4,5,6}},{{7,8,9},{10,11,12}}}', NULL, '{{2024-01-01},{NULL},{2024-01-03}}', NULL);"
 	/* values only PostgreSQL holds */
 	"INSERT INTO pgonly (id, f4, f8, n12, d, ts, tstz, t) VALUES (10, 'NaN', 'Infinity', 'NaN', 'infinity',"
 	" '-infinity', 'infinity', 'specials'), (11, '-Infinity', 'NaN', NULL, '0044-03-15 BC',"
@@ -107,7 +111,8 @@ static void inject_drift(struct stest *t, enum stest_engine e)
 		for (size_t i = 0; i < NCHANGES; i++)
 			pgtest_exec(t->pg, "UPDATE types SET %s WHERE id = %zu", pg_changes[i], 100 + i);
 		pgtest_exec(t->pg, "UPDATE arrs SET na = '{9.99}' WHERE id = 4; UPDATE arrs SET tsa = '{}' WHERE id = 5;"
-		                   "UPDATE arrs SET da = '{2024-03-01}' WHERE id = 6; UPDATE arrs SET xa = NULL WHERE id = 7");
+		                   "UPDATE arrs SET da = '{2024-03-01}' WHERE id = 6; UPDATE arrs SET xa = NULL WHERE id = 7;"
+		                   "UPDATE arrs SET na = '{{1,2,3},{4,5,6}}' WHERE id = 9");
 		return;
 	}
 	stest_my_exec(t, "DELETE FROM types WHERE id = 2");
@@ -121,6 +126,7 @@ static void inject_drift(struct stest *t, enum stest_engine e)
 	stest_my_exec(t, "UPDATE arrs SET tsa = '[]' WHERE id = 5");
 	stest_my_exec(t, "UPDATE arrs SET da = '[\"2024-03-01\"]' WHERE id = 6");
 	stest_my_exec(t, "UPDATE arrs SET xa = NULL WHERE id = 7");
+	stest_my_exec(t, "UPDATE arrs SET na = '[[\"1\", \"2\", \"3\"], [\"4\", \"5\", \"6\"]]' WHERE id = 9");
 }
 
 /* The report of `types` holds exactly the injected drift. */
@@ -140,8 +146,8 @@ static void assert_injected(json_t *report)
 	tb = rtest_table(report, "public.arrs");
 	rtest_assert_keys(tb, "missing", "");
 	rtest_assert_keys(tb, "extra", "");
-	rtest_assert_keys(tb, "different", "4 5 6 7");
-	assert_int_equal(json_integer_value(json_object_get(report, "drift")), 4 + 2 + NCHANGES + 4);
+	rtest_assert_keys(tb, "different", "4 5 6 7 9");
+	assert_int_equal(json_integer_value(json_object_get(report, "drift")), 4 + 2 + NCHANGES + 5);
 }
 
 static void check_engine(struct stest *t, enum stest_engine e, const char *sink)
@@ -191,7 +197,7 @@ static void test_reconcile_types(void **state)
 	assert_true(stest_wait_same(&t, STEST_PG, "public.pgonly", "pgonly", NULL, WAIT_MS));
 	assert_true(stest_wait_same(&t, STEST_MYSQL, "public.types", "types", NULL, WAIT_MS));
 	assert_true(stest_wait_same(&t, STEST_PG, "public.arrs", "arrs", NULL, WAIT_MS));
-	assert_true(stest_wait_value(&t, STEST_MYSQL, "SELECT COUNT(*) FROM arrs", "7", WAIT_MS));
+	assert_true(stest_wait_value(&t, STEST_MYSQL, "SELECT COUNT(*) FROM arrs", "9", WAIT_MS));
 
 	/* equal JSON written with another key order and spacing is no drift */
 	stest_my_exec(&t, "UPDATE types SET j = '{\"s\":\"\xc3\xa9\",  \"n\":null,\"k\":[1,2.5,\"x\"]}',"
