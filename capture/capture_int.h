@@ -126,7 +126,7 @@ int capture_snap_initial(struct capture *c, const char *snapshot, lsn_t consiste
 /* While streaming: writes the control records whose events are acknowledged and, when no chunk is in
  * flight and a table is left to copy, selects its next chunk between two watermarks. 0, 1, -1. */
 int capture_snap_tick(struct capture *c, struct cerr *err);
-/* A logical decoding message of the stream (the watermarks). 0, 1, -1. */
+/* A logical decoding message of the stream (the watermarks, and requests of `cleave snapshot`). 0, 1, -1. */
 int capture_snap_message(struct capture *c, const struct pgo_msg *m, struct cerr *err);
 /* A streamed row event of relation relid with Kafka key `key`. 0, or -1 when out of memory. */
 int capture_snap_changed(struct capture *c, uint32_t relid, const struct buf *key, struct cerr *err);

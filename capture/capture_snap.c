@@ -25,7 +25,11 @@
  * for longer than the walsender took to decode and send it and capture to write lw.
  *
  * Progress is written to <prefix>._snapshots (capture/snapctl.h) once Kafka acknowledged every event of
- * the chunk, so a restart resumes at the last key written: rows after it may be sent twice, never lost. */
+ * the chunk, so a restart resumes at the last key written: rows after it may be sent twice, never lost.
+ *
+ * `cleave snapshot --table` asks for a table to be copied again: a transactional message
+ * 'snap:<slot>:<schema.table>' (prefix 'cleave') in the WAL, so a request made while capture is stopped
+ * waits for it; capture then copies the table from the start while streaming, as above. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -591,8 +595,8 @@ static int snap_emit_chunk(struct capture *c, struct cerr *err)
 
 	s->chunk = CAPTURE_CHUNK_NONE;
 	if (s->discard) {
-		log_info(capture_ctx(c, s->entry.schema), "snapshot: the table was truncated or changed its schema while"
-		         " a chunk was read; reading the chunk again");
+		log_info(capture_ctx(c, s->entry.schema), "snapshot: the table was truncated, changed its schema or was"
+		         " requested again while a chunk was read; reading the chunk again");
 		snap_close_table(c); /* its schema is read again */
 		return 0;
 	}
@@ -618,13 +622,76 @@ static int snap_emit_chunk(struct capture *c, struct cerr *err)
 	return 0;
 }
 
+/* A request of `cleave snapshot --table` for table `name` (len bytes, not NUL-terminated): copy it again
+ * from the start while streaming. Its "running" record goes out in the request's own transaction, so the
+ * slot moves past the request only once the record is in Kafka: a capture killed later resumes the copy
+ * from the record, one killed earlier reads the request again. 0, 1 (stop), -1. */
+static int snap_request(struct capture *c, const char *name, size_t len, struct cerr *err)
+{
+	struct capture_snap *s = &c->snap;
+	char tname[256];
+	struct buf v;
+	size_t kept = 0;
+	int i = -1, rc;
+
+	for (size_t k = 0; k < c->cfg->source.ntables && i < 0; k++) {
+		snap_name(&c->cfg->source.tables[k], tname, sizeof tname);
+		if (strlen(tname) == len && memcmp(tname, name, len) == 0)
+			i = (int)k;
+	}
+	if (i < 0 || !s->plan) {
+		log_warn(capture_ctx(c, NULL), "a snapshot of %.*s was requested (cleave snapshot), but %s: ignored",
+		         (int)(len > 200 ? 200 : len), name,
+		         i < 0 ? "the table is not in source.tables" : "source.snapshot is never");
+		return 0;
+	}
+	if (!c->txn.open)
+		return cerr_set(err, false, "%s: snapshot request outside a transaction", capture_ctx(c, NULL));
+	/* progress records of this table still waiting for acknowledgements would land after this one */
+	for (size_t r = 0; r < s->nrecords; r++) {
+		if (strcmp(s->records[r].table, tname) == 0) {
+			free(s->records[r].table);
+			free(s->records[r].value);
+		} else {
+			s->records[kept++] = s->records[r];
+		}
+	}
+	s->nrecords = kept;
+	if (s->table == i && s->chunk != CAPTURE_CHUNK_NONE)
+		s->discard = true; /* the chunk in flight is dropped at its high watermark */
+	snap_free_key(s->plan[i].last_key, s->plan[i].nkey);
+	s->plan[i].last_key = NULL;
+	s->plan[i].nkey = 0;
+	s->plan[i].todo = true;
+	buf_init(&v, 0);
+	buf_reset(&c->key);
+	buf_reset(&c->value);
+	if (snapctl_format(false, NULL, 0, &v) < 0 || buf_puts(&c->key, tname) < 0 ||
+	    buf_puts(&c->value, (const char *)v.data) < 0) {
+		buf_free(&v);
+		return cerr_set(err, false, "out of memory");
+	}
+	buf_free(&v);
+	rc = capture_send_txn(c, c->txn.id, s->topic, PRODUCER_PARTITION_ANY, &c->key, &c->value, err);
+	if (rc == 0)
+		log_info(capture_ctx(c, NULL), "%s: a snapshot was requested (cleave snapshot): copying the table again"
+		         " from the start while streaming", tname);
+	return rc;
+}
+
 int capture_snap_message(struct capture *c, const struct pgo_msg *m, struct cerr *err)
 {
 	struct capture_snap *s = &c->snap;
-	size_t tlen = strlen(s->token);
+	size_t tlen = strlen(s->token), slen = strlen(c->cfg->source.slot);
 	const char *content = m->u.message.content;
 
-	if (!s->plan || s->chunk == CAPTURE_CHUNK_NONE || strcmp(m->u.message.prefix, "cleave") != 0)
+	if (strcmp(m->u.message.prefix, "cleave") != 0)
+		return 0;
+	/* "snap:<slot>:<schema.table>", written by `cleave snapshot`; another slot's request is not ours */
+	if (m->u.message.len > 6 + slen && memcmp(content, "snap:", 5) == 0 &&
+	    memcmp(content + 5, c->cfg->source.slot, slen) == 0 && content[5 + slen] == ':')
+		return snap_request(c, content + 6 + slen, m->u.message.len - 6 - slen, err);
+	if (!s->plan || s->chunk == CAPTURE_CHUNK_NONE)
 		return 0;
 	if (m->u.message.len != 3 + tlen || memcmp(content + 3, s->token, tlen) != 0)
 		return 0; /* an earlier run's or another deployment's watermark */

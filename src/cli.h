@@ -40,6 +40,7 @@ int cmd_check(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_sink(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

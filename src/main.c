@@ -15,6 +15,7 @@ static const struct subcommand subcommands[] = {
 	{"sink", cmd_sink, "apply the events of one sink's mappings to its database"},
 	{"reconcile", cmd_reconcile, "compare a sink's target tables with the source; report drift, or repair it"},
 	{"status", cmd_status, "show the slot's retained WAL and each sink's lag and applied position"},
+	{"snapshot", cmd_snapshot, "ask capture to copy tables again while it streams"},
 	{"check", cmd_check, "validate the config and try every connection"},
 	{"events", cmd_events, "print the events of one table's topic, decoded, as JSON lines"},
 	{"version", cmd_version, "print the version of cleave and of the libraries it uses"},

@@ -6,7 +6,9 @@
  *    with a last key, before it holds "done": Kafka is slowed down for it) and started again: the copy
  *    resumes while streaming, with watermarks;
  *  - a table added to source.tables of a running deployment (capture restarted with the new config) is
- *    copied while streaming, while the workload changes it.
+ *    copied while streaming, while the workload changes it;
+ *  - `cleave snapshot --table` copies a table again while streaming (target rows deleted behind the sink's
+ *    back come back), requested while capture is stopped.
  * Each ends with the targets equal to the source, compared by independent SQL (sinktest's stest_same).
  * Topics get 16 partitions: the mock keeps at most 5 MB per partition. The tests inject latency with mockctl:
  * they skip themselves against a real broker. The file takes ~1-2 min (ASan, 2 cores); one test:
@@ -309,12 +311,66 @@ static void test_table_added(void **state)
 	stest_fini(&t);
 }
 
+/* `cleave snapshot --table` exit code (its output, printed when it is not `want`). */
+static int sn_request(struct stest *t, const char *table, int want)
+{
+	const char *argv[] = {CLEAVE_BIN, "snapshot", "-c", t->c.config_path, "--table", table, NULL};
+	const char *log = NULL;
+	int rc = proc_run("snapshot", argv, NULL, 60000, &log);
+
+	if (rc != want) {
+		char *text = ctest_read_file(log);
+
+		print_error("cleave snapshot --table %s exited %d, expected %d:\n%s\n", table, rc, want, text);
+		free(text);
+	}
+	return rc;
+}
+
+/* `cleave snapshot --table`: a table whose target lost rows and values is copied again while streaming,
+ * under a workload; the request is made while capture is stopped and waits for it in the WAL. */
+static void test_snapshot_command(void **state)
+{
+	const char *map_a = "      - source: public.a\n        target: a\n";
+	struct stest t;
+	pid_t wl;
+	char *log;
+
+	(void)state;
+	sn_init(&t, sn_table_sql("a", 3000), "public.a", testenv_fmt("sinks:\n%s", sn_sink_yaml("snpg", true, map_a)),
+	        NULL);
+	mockctl_ok("topic %s %d", ctest_topic(&t.c, "public.a"), SN_PARTITIONS);
+	/* no slot yet: nothing is requested */
+	assert_int_equal(sn_request(&t, "public.a", 2), 2);
+	ctest_start(&t.c);
+	stest_start_sink(&t, "snpg");
+	assert_true(stest_wait_same(&t, STEST_PG, "public.a", "a", NULL, SN_SAME_MS));
+	assert_int_equal(sn_request(&t, "public.nope", 2), 2);
+	/* the target loses rows and a value behind the sink's back */
+	pgtest_exec(t.pg, "DELETE FROM a WHERE id %% 10 = 3; UPDATE a SET pad = 'lost' WHERE id = 7");
+	assert_false(stest_same(&t, STEST_PG, "public.a", "a", NULL, false));
+	assert_int_equal(ctest_stop(&t.c), 0);
+	assert_int_equal(sn_request(&t, "a", 0), 0); /* "a": public.a */
+	wl = sn_wl_start(t.c.db, "a", 3000);
+	ctest_start(&t.c);
+	sn_wait_log(t.c.capture, "rows copied while streaming", SN_DONE_MS);
+	log = ctest_read_file(proc_log_path(t.c.capture));
+	assert_non_null(strstr(log, "public.a: a snapshot was requested (cleave snapshot)"));
+	free(log);
+	ctest_exec_and_wait(&t.c, "SELECT 1");
+	sn_wl_stop(wl);
+	assert_true(stest_wait_same(&t, STEST_PG, "public.a", "a", NULL, SN_SAME_MS));
+	assert_true(sn_control_has(&t.c, "public.a", "\"done\""));
+	stest_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_initial_under_load),
 		cmocka_unit_test(test_killed_mid_snapshot),
 		cmocka_unit_test(test_table_added),
+		cmocka_unit_test(test_snapshot_command),
 	};
 
 	/* e.g. CLEAVE_TEST_FILTER=test_table_added: one test (cmocka's * and ? wildcards) */
