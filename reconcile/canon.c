@@ -31,6 +31,26 @@ enum canon_key_class canon_key_class(const struct coltype *t)
 	}
 }
 
+bool canon_self_delimiting(const struct coltype *t)
+{
+	switch (t->kind) {
+	case CT_BOOLEAN:
+	case CT_INT:
+	case CT_LONG:
+	case CT_FLOAT:
+	case CT_DOUBLE:
+	case CT_DECIMAL:
+	case CT_BYTES:
+	case CT_DATE:
+	case CT_TIME:
+	case CT_TIMESTAMP:
+	case CT_TIMESTAMPTZ:
+		return true;
+	default:
+		return false;
+	}
+}
+
 bool canon_json_compare(enum sinkvalue_engine target, const struct coltype *t)
 {
 	return target == SINKVALUE_MYSQL && (t->kind == CT_JSON || t->kind == CT_ARRAY);

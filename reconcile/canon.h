@@ -49,6 +49,14 @@ int canon_expr(enum sinkvalue_engine target, enum canon_side side, const struct 
  * text/varchar/char(n)) hash alike. */
 int canon_pg_hash_value(const struct coltype *t, const char *qcol, int seed, struct buf *out);
 
+/* Whether the canonical texts of this kind can never hold '|' on either side for a MySQL target: numbers,
+ * booleans, bytea (hex), dates and times, which the sink keeps in typed MySQL columns (sinkvalue.c), so
+ * no target value can hold one either. A row's hash input ends such a text with '|' instead of prefixing
+ * its length, which would evaluate the expression twice; every other text (text, numeric and uuid in
+ * VARCHAR, json, arrays, text forms) keeps the length prefix "v<bytes>:". Either way the input parses in
+ * one way only, so equal inputs mean equal values. */
+bool canon_self_delimiting(const struct coltype *t);
+
 /* Whether two canonical texts of this column that differ may still be equal values (json and arrays in a
  * MySQL target; json in PostgreSQL is compared as jsonb text, which is canonical): compare parsed. */
 bool canon_json_compare(enum sinkvalue_engine target, const struct coltype *t);

@@ -84,7 +84,10 @@ int rs_side_init(struct rs_side *s, enum sinkvalue_engine engine, enum sinkvalue
 
 		if (fast)
 			he = (i && buf_puts(&h, " # ") < 0) ? -1 : canon_pg_hash_value(&cols[i].type, qc, i + 1, &h);
-		else if (pg)
+		else if (canon_self_delimiting(&cols[i].type)) /* "v<text>|" or "n" (canon.h) */
+			he = buf_printf(&h, pg ? "%scoalesce('v' || %s || '|', 'n')" : "%sCOALESCE(CONCAT('v', %s, '|'), 'n')",
+			                i ? (pg ? " || " : ", ") : "", s->cx[i]);
+		else if (pg) /* "v<bytes>:<text>" or "n" */
 			he = buf_printf(&h, "%scoalesce('v' || octet_length(%s) || ':' || %s, 'n')", i ? " || " : "",
 			                s->cx[i], s->cx[i]);
 		else

@@ -38,11 +38,11 @@ static void assert_sql(int rc, struct buf *b, const char *want)
 }
 
 #define PG_HASH                                                                                                 \
-	"('x' || substr(md5(coalesce('v' || octet_length(\"id\"::text) || ':' || \"id\"::text, 'n') || coalesce('v' ||" \
+	"('x' || substr(md5(coalesce('v' || \"id\"::text || '|', 'n') || coalesce('v' ||" \
 	" octet_length(\"grp\"::text) || ':' || \"grp\"::text, 'n') || coalesce('v' || octet_length(\"note\"::text) ||" \
 	" ':' || \"note\"::text, 'n')), 1, 15))::bit(60)::bigint"
 #define MY_HASH                                                                                                 \
-	"CAST(CONV(SUBSTRING(MD5(CONCAT(COALESCE(CONCAT('v', LENGTH(CAST(`id` AS CHAR)), ':', CAST(`id` AS CHAR)),"    \
+	"CAST(CONV(SUBSTRING(MD5(CONCAT(COALESCE(CONCAT('v', CAST(`id` AS CHAR), '|'),"    \
 	" 'n'), COALESCE(CONCAT('v', LENGTH(CONVERT(`grp` USING utf8mb4)), ':', CONVERT(`grp` USING utf8mb4)), 'n'),"  \
 	" COALESCE(CONCAT('v', LENGTH(CONVERT(`note` USING utf8mb4)), ':', CONVERT(`note` USING utf8mb4)), 'n'))), 1,"  \
 	" 15), 16, 10) AS UNSIGNED)"
