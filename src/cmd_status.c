@@ -5,7 +5,9 @@
  *   behind the server;
  * - per sink: per topic partition the end offset in Kafka, the offset the consumer group committed, the
  *   last offset and source position (commit LSN) applied to the target (cleave_positions, the truth the
- *   sink resumes from), and the lag: events in Kafka not applied yet.
+ *   sink resumes from), and the lag: events in Kafka not applied yet;
+ * - snapshots (source.snapshot: initial): per configured table its record in <prefix>._snapshots: copied,
+ *   being copied (up to which key), or not yet (capture copies it at its next start).
  *
  * Exit 0: everything answered and the slot is usable; 1: a problem found (no slot, an invalidated slot, a
  * sink database that does not answer); 2: usage, config, or the source or Kafka unreachable. */
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "common/lsn.h"
+#include "capture/snapctl.h"
 #include "common/pg.h"
 #include "kafka/client.h"
 #include "kafka/offsets.h"
@@ -235,6 +238,44 @@ cleanup:
 
 /* ---- text output ---- */
 
+/* Per configured table, its snapshot record: [{"table", "state": "done" | "running" | "none", "last_key"}];
+ * an empty array with snapshot: never. NULL with err (Kafka unreachable). */
+static json_t *status_snapshots(const struct cleave_config *cfg, struct cerr *err)
+{
+	json_t *a = json_array();
+	struct snapctl *ctl;
+	char topic[512], name[512];
+
+	if (!a || cfg->source.snapshot == CFG_SNAPSHOT_NEVER)
+		return a ? a : (cerr_set(err, false, "out of memory"), NULL);
+	snprintf(topic, sizeof topic, "%s._snapshots", cfg->kafka.topic_prefix);
+	if (!(ctl = snapctl_load(cfg, topic, err))) {
+		json_decref(a);
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->source.ntables; i++) {
+		const struct snapctl_rec *r;
+		json_t *key = json_null(), *o;
+
+		snprintf(name, sizeof name, "%s.%s", cfg->source.tables[i].schema, cfg->source.tables[i].name);
+		r = snapctl_find(ctl, name);
+		if (r && !r->done && r->last_key) {
+			key = json_array();
+			for (int k = 0; key && k < r->nkey; k++)
+				json_array_append_new(key, json_string(r->last_key[k]));
+		}
+		o = json_pack("{s:s, s:s, s:o}", "table", name, "state", !r ? "none" : r->done ? "done" : "running",
+		              "last_key", key ? key : json_null());
+		if (!o || json_array_append_new(a, o) < 0) {
+			snapctl_free(ctl);
+			json_decref(a);
+			return cerr_set(err, false, "out of memory"), NULL;
+		}
+	}
+	snapctl_free(ctl);
+	return a;
+}
+
 static void status_print_text(const json_t *st)
 {
 	const json_t *src = json_object_get(st, "source"), *sinks = json_object_get(st, "sinks"), *sk;
@@ -257,6 +298,18 @@ static void status_print_text(const json_t *st)
 		       json_string_value(json_object_get(src, "current_lsn")),
 		       status_bytes(json_integer_value(json_object_get(src, "capture_behind_bytes")), b1, sizeof b1),
 		       status_bytes(json_integer_value(json_object_get(src, "retained_wal_bytes")), b2, sizeof b2));
+	}
+	json_array_foreach(json_object_get(st, "snapshots"), i, sk) {
+		const char *state = json_string_value(json_object_get(sk, "state"));
+		const json_t *key = json_object_get(sk, "last_key");
+		char *ktext = json_is_array(key) ? json_dumps(key, JSON_COMPACT) : NULL;
+
+		printf("snapshot %s: %s%s%s\n", json_string_value(json_object_get(sk, "table")),
+		       strcmp(state, "done") == 0 ? "copied"
+		       : strcmp(state, "running") == 0 ? "being copied"
+		                                         : "no record yet (capture copies it at its next start)",
+		       ktext ? ", up to key " : "", ktext ? ktext : "");
+		free(ktext);
 	}
 	json_array_foreach(sinks, i, sk) {
 		const json_t *topics = json_object_get(sk, "topics"), *tp, *app = json_object_get(sk, "applied_commit_lsn");
@@ -295,7 +348,7 @@ int cmd_status(int argc, char **argv)
 	bool json = false, problem = false;
 	struct cleave_config *cfg;
 	struct cerr err = {0};
-	json_t *st = NULL, *src, *sinks;
+	json_t *st = NULL, *src, *sinks, *snaps;
 	int c, rc = EXIT_USAGE;
 
 	optind = 1;
@@ -329,6 +382,12 @@ int cmd_status(int argc, char **argv)
 	if (!(src = status_source(cfg, &err)))
 		goto failed;
 	st = json_pack("{s:o, s:[]}", "source", src, "sinks");
+	if (st && !(snaps = status_snapshots(cfg, &err)))
+		goto failed;
+	if (st && json_object_set_new(st, "snapshots", snaps) < 0) {
+		cerr_set(&err, false, "out of memory");
+		goto failed;
+	}
 	if (!st) {
 		cerr_set(&err, false, "out of memory");
 		goto failed;

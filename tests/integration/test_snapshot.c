@@ -327,16 +327,40 @@ static int sn_request(struct stest *t, const char *table, int want)
 	return rc;
 }
 
+/* `cleave status --json`: the state of table's snapshot record ("done", "running", "none"). */
+static char *sn_status_state(struct stest *t, const char *table)
+{
+	const char *argv[] = {CLEAVE_BIN, "status", "-c", t->c.config_path, "--json", NULL};
+	const char *log = NULL;
+	char *text, *state = NULL;
+	const json_t *sn;
+	json_t *doc;
+	size_t i;
+
+	assert_int_equal(proc_run("status", argv, NULL, 60000, &log), 0);
+	text = ctest_read_file(log);
+	doc = strstr(text, "\n{") ? json_loads(strstr(text, "\n{") + 1, 0, NULL) : json_loads(text, 0, NULL);
+	if (!doc)
+		fail_msg("no JSON in the output of cleave status:\n%s", text);
+	json_array_foreach(json_object_get(doc, "snapshots"), i, sn) {
+		if (strcmp(json_string_value(json_object_get(sn, "table")), table) == 0)
+			state = strdup(json_string_value(json_object_get(sn, "state")));
+	}
+	json_decref(doc);
+	free(text);
+	return state;
+}
+
 /* `cleave snapshot --table`: a table whose target lost rows and values is copied again while streaming,
  * under a workload; the request is made while capture is stopped and waits for it in the WAL. */
-static void test_snapshot_command(void **state)
+static void test_snapshot_command(void **unused)
 {
 	const char *map_a = "      - source: public.a\n        target: a\n";
 	struct stest t;
 	pid_t wl;
-	char *log;
+	char *log, *state;
 
-	(void)state;
+	(void)unused;
 	sn_init(&t, sn_table_sql("a", 3000), "public.a", testenv_fmt("sinks:\n%s", sn_sink_yaml("snpg", true, map_a)),
 	        NULL);
 	mockctl_ok("topic %s %d", ctest_topic(&t.c, "public.a"), SN_PARTITIONS);
@@ -361,6 +385,9 @@ static void test_snapshot_command(void **state)
 	sn_wl_stop(wl);
 	assert_true(stest_wait_same(&t, STEST_PG, "public.a", "a", NULL, SN_SAME_MS));
 	assert_true(sn_control_has(&t.c, "public.a", "\"done\""));
+	state = sn_status_state(&t, "public.a");
+	assert_string_equal(state, "done");
+	free(state);
 	stest_fini(&t);
 }
 
