@@ -277,6 +277,34 @@ int rs_buckets_all_sql(const struct rs_side *s, long long base, long long last, 
 	return 0;
 }
 
+/* CASE WHEN key <= cuts[mid] THEN <buckets lo..mid> ELSE <buckets mid+1..hi> END, down to one bucket. */
+static int rs_cuts_case(const struct rs_side *s, char *const *const *cuts, size_t lo, size_t hi, struct buf *out)
+{
+	size_t mid = lo + (hi - lo) / 2;
+
+	if (lo == hi)
+		return buf_printf(out, "%zu", lo);
+	if (buf_puts(out, "CASE WHEN ") < 0 || rs_key_tuple(s, out) < 0 || buf_puts(out, " <= ") < 0 ||
+	    rs_lit_tuple(s, cuts[mid], out) < 0 || buf_puts(out, " THEN ") < 0 || rs_cuts_case(s, cuts, lo, mid, out) < 0 ||
+	    buf_puts(out, " ELSE ") < 0 || rs_cuts_case(s, cuts, mid + 1, hi, out) < 0)
+		return -1;
+	return buf_puts(out, " END");
+}
+
+int rs_cuts_sql(const struct rs_side *s, const struct rs_range *r, char *const *const *cuts, size_t ncuts,
+                struct buf *out)
+{
+	bool pg = s->engine == SINKVALUE_PG;
+
+	if (buf_puts(out, pg ? "SELECT b::text, count(*)::text, coalesce(sum(h), 0)::text FROM (SELECT "
+	                     : "SELECT CAST(b AS CHAR), CAST(COUNT(*) AS CHAR), CAST(COALESCE(SUM(h), 0) AS CHAR) FROM"
+	                       " (SELECT ") < 0 ||
+	    rs_cuts_case(s, cuts, 0, ncuts, out) < 0 || buf_printf(out, " AS b, %s AS h FROM %s", s->hash, s->table) < 0 ||
+	    rs_where(s, r, out) < 0 || buf_puts(out, ") s GROUP BY b") < 0)
+		return -1;
+	return 0;
+}
+
 int rs_bounds_sql(const struct rs_side *s, const struct rs_range *r, long every, struct buf *out)
 {
 	if (buf_puts(out, "SELECT ") < 0)

@@ -58,6 +58,13 @@ int rs_buckets_sql(const struct rs_side *s, const struct rs_range *r, long long 
  * `nb`, the others (key - base) / width. */
 int rs_buckets_all_sql(const struct rs_side *s, long long base, long long last, long long width, long long nb,
                        struct buf *out);
+/* SELECT bucket, count, sum of hashes (all text) of the rows of r grouped by the ranges that ncuts cut
+ * points (nkeys canonical texts each, ascending, inside r) cut r into: bucket i holds the keys in
+ * (cuts[i-1], cuts[i]] (r's own bounds at both ends). One pass whatever the key: a binary search over
+ * the cut points written as nested CASE, for keys that no index orders as the ranges do (text compared
+ * bytewise), where a statement per range would read the table once per range. */
+int rs_cuts_sql(const struct rs_side *s, const struct rs_range *r, char *const *const *cuts, size_t ncuts,
+                struct buf *out);
 /* SELECT the canonical key texts of every `every`-th row of r in key order (the cut points). */
 int rs_bounds_sql(const struct rs_side *s, const struct rs_range *r, long every, struct buf *out);
 /* SELECT canonical key texts..., hash (text) of every row of r. */

@@ -500,15 +500,94 @@ static void *rc_bucket_run(void *arg)
 }
 
 /* The sum of bucket b in a bucket result (count 0 and sum "0" when it has no rows). */
-static void rc_bucket_find(const struct rdb_rows *r, long long b, struct rc_sum *out)
+/* The rows (bucket, count, sum) of a bucket statement by bucket number first .. first + n - 1, so that
+ * looking each up costs nothing whatever the number of buckets. */
+struct rc_buckets {
+	const struct rdb_rows *rows;
+	long long first;
+	size_t n;
+	size_t *ix; /* n: row index, or SIZE_MAX (no row: an empty bucket) */
+};
+
+static int rc_buckets_init(struct rc_buckets *bk, const struct rdb_rows *r, long long first, size_t n)
 {
+	bk->rows = r;
+	bk->first = first;
+	bk->n = n;
+	if (!(bk->ix = malloc((n ? n : 1) * sizeof *bk->ix)))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		bk->ix[i] = SIZE_MAX;
+	for (size_t i = 0; i < r->nrows; i++) {
+		long long b = rdb_cell(r, i, 0) ? atoll(rdb_cell(r, i, 0)) : LLONG_MIN;
+
+		if (b >= first && (unsigned long long)(b - first) < n)
+			bk->ix[b - first] = i;
+	}
+	return 0;
+}
+
+static void rc_buckets_get(const struct rc_buckets *bk, long long b, struct rc_sum *out)
+{
+	size_t i = b >= bk->first && (unsigned long long)(b - bk->first) < bk->n ? bk->ix[b - bk->first] : SIZE_MAX;
+
 	out->count = 0;
 	snprintf(out->sum, sizeof out->sum, "0");
-	for (size_t i = 0; i < r->nrows; i++)
-		if (rdb_cell(r, i, 0) && atoll(rdb_cell(r, i, 0)) == b) {
-			out->count = rdb_cell(r, i, 1) ? atoll(rdb_cell(r, i, 1)) : 0;
-			snprintf(out->sum, sizeof out->sum, "%s", rdb_cell(r, i, 2) ? rdb_cell(r, i, 2) : "0");
-		}
+	if (i == SIZE_MAX)
+		return;
+	out->count = rdb_cell(bk->rows, i, 1) ? atoll(rdb_cell(bk->rows, i, 1)) : 0;
+	snprintf(out->sum, sizeof out->sum, "%s", rdb_cell(bk->rows, i, 2) ? rdb_cell(bk->rows, i, 2) : "0");
+}
+
+/* One bucket statement per side (the caller writes them into qs and qt), run at both sides at once (the
+ * target's in a thread; not at all when it does not exist) and indexed for buckets first .. first + n - 1.
+ * rc_pass_free frees it, run or not. */
+struct rc_pass {
+	struct buf qs, qt;
+	struct rc_bucket_job js, jt;
+	struct rc_buckets bs, bt;
+};
+
+static void rc_pass_init(struct rc_pass *p)
+{
+	memset(p, 0, sizeof *p);
+	buf_init(&p->qs, 0);
+	buf_init(&p->qt, 0);
+}
+
+static int rc_pass_run(struct rc *rc, struct rc_pass *p, long long first, size_t n, struct cerr *err)
+{
+	pthread_t th;
+
+	if (buf_putc(&p->qs, 0) < 0 || buf_putc(&p->qt, 0) < 0)
+		return cerr_set(err, false, "out of memory");
+	p->js = (struct rc_bucket_job){.db = rc->src, .side = &rc->t->src, .sql = (char *)p->qs.data};
+	p->jt = (struct rc_bucket_job){.db = rc->tgt, .side = &rc->t->tgt, .sql = (char *)p->qt.data};
+	if (rc->t->target_exists && pthread_create(&th, NULL, rc_bucket_run, &p->jt) == 0) {
+		rc_bucket_run(&p->js);
+		pthread_join(th, NULL);
+	} else {
+		rc_bucket_run(&p->js);
+		if (rc->t->target_exists)
+			rc_bucket_run(&p->jt);
+	}
+	if (p->js.rc < 0 || p->jt.rc < 0) {
+		*err = p->js.rc < 0 ? p->js.err : p->jt.err;
+		return -1;
+	}
+	if (rc_buckets_init(&p->bs, &p->js.rows, first, n) < 0 || rc_buckets_init(&p->bt, &p->jt.rows, first, n) < 0)
+		return cerr_set(err, false, "out of memory");
+	return 0;
+}
+
+static void rc_pass_free(struct rc_pass *p)
+{
+	free(p->bs.ix);
+	free(p->bt.ix);
+	rdb_rows_free(&p->js.rows);
+	rdb_rows_free(&p->jt.rows);
+	buf_free(&p->qs);
+	buf_free(&p->qt);
 }
 
 static int rc_descend(struct rc *rc, const struct rs_range *r, const struct rc_sum *s, const struct rc_sum *t, int depth,
@@ -522,10 +601,7 @@ static int rc_descend_int(struct rc *rc, const struct rs_range *r, int depth, st
 	struct rc_table *tb = rc->t;
 	long long lo, hi, width, nb;
 	unsigned long long span;
-	struct buf qs, qt;
-	struct rc_bucket_job js = {0}, jt = {0};
-	pthread_t th;
-	bool threaded;
+	struct rc_pass p;
 	int ret = -1;
 
 	if (tb->nkeys != 1 || tb->src.kclass[0] != CANON_KEY_INT || !r->lo || !r->hi)
@@ -537,38 +613,20 @@ static int rc_descend_int(struct rc *rc, const struct rs_range *r, int depth, st
 		return 0;
 	width = (long long)((span + RC_FANOUT - 1) / RC_FANOUT);
 	nb = (long long)((span + (unsigned long long)width - 1) / (unsigned long long)width);
-	buf_init(&qs, 0);
-	buf_init(&qt, 0);
-	if (rs_buckets_sql(&tb->src, r, lo + 1, width, &qs) < 0 || buf_putc(&qs, 0) < 0 ||
-	    rs_buckets_sql(&tb->tgt, r, lo + 1, width, &qt) < 0 || buf_putc(&qt, 0) < 0) {
+	rc_pass_init(&p);
+	if (rs_buckets_sql(&tb->src, r, lo + 1, width, &p.qs) < 0 || rs_buckets_sql(&tb->tgt, r, lo + 1, width, &p.qt) < 0) {
 		cerr_set(err, false, "out of memory");
 		goto done;
 	}
-	js = (struct rc_bucket_job){.db = rc->src, .side = &tb->src, .sql = (char *)qs.data};
-	jt = (struct rc_bucket_job){.db = rc->tgt, .side = &tb->tgt, .sql = (char *)qt.data};
-	if (!tb->target_exists) {
-		jt.rows = (struct rdb_rows){0};
-		threaded = false;
-		rc_bucket_run(&js);
-	} else {
-		threaded = pthread_create(&th, NULL, rc_bucket_run, &jt) == 0;
-		rc_bucket_run(&js);
-		if (threaded)
-			pthread_join(th, NULL);
-		else
-			rc_bucket_run(&jt);
-	}
-	if (js.rc < 0 || jt.rc < 0) {
-		*err = js.rc < 0 ? js.err : jt.err;
+	if (rc_pass_run(rc, &p, 0, (size_t)nb, err) < 0)
 		goto done;
-	}
 	for (long long b = 0; b < nb; b++) {
 		char blo[32], bhi[32], *plo = blo, *phi = bhi;
 		struct rs_range sub = {&plo, &phi};
 		struct rc_sum s, t;
 
-		rc_bucket_find(&js.rows, b, &s);
-		rc_bucket_find(&jt.rows, b, &t);
+		rc_buckets_get(&p.bs, b, &s);
+		rc_buckets_get(&p.bt, b, &t);
 		if (s.count == t.count && strcmp(s.sum, t.sum) == 0)
 			continue;
 		snprintf(blo, sizeof blo, "%lld", lo + b * width);
@@ -578,10 +636,7 @@ static int rc_descend_int(struct rc *rc, const struct rs_range *r, int depth, st
 	}
 	ret = 1;
 done:
-	rdb_rows_free(&js.rows);
-	rdb_rows_free(&jt.rows);
-	buf_free(&qs);
-	buf_free(&qt);
+	rc_pass_free(&p);
 	return ret;
 }
 
@@ -613,6 +668,39 @@ static int rc_descend(struct rc *rc, const struct rs_range *r, const struct rc_s
 	return e;
 }
 
+/* Checksums of n > 1 consecutive ranges in one statement per side (rs_cuts_sql: one pass over their span
+ * instead of one per range, which matters where no index serves the key), both sides at once. */
+static int rc_cut_sums(struct rc *rc, const struct rs_range *ranges, size_t n, struct rc_sum *s, struct rc_sum *t,
+                       struct cerr *err)
+{
+	struct rs_range span = {ranges[0].lo, ranges[n - 1].hi};
+	char ***cuts = malloc(n * sizeof *cuts);
+	struct rc_pass p;
+	int ret = -1;
+
+	if (!cuts)
+		return cerr_set(err, false, "out of memory");
+	for (size_t i = 0; i + 1 < n; i++)
+		cuts[i] = ranges[i].hi;
+	rc_pass_init(&p);
+	if (rs_cuts_sql(&rc->t->src, &span, (char *const *const *)cuts, n - 1, &p.qs) < 0 ||
+	    rs_cuts_sql(&rc->t->tgt, &span, (char *const *const *)cuts, n - 1, &p.qt) < 0) {
+		cerr_set(err, false, "out of memory");
+		goto done;
+	}
+	if (rc_pass_run(rc, &p, 0, n, err) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		rc_buckets_get(&p.bs, (long long)i, &s[i]);
+		rc_buckets_get(&p.bt, (long long)i, &t[i]);
+	}
+	ret = 0;
+done:
+	rc_pass_free(&p);
+	free(cuts);
+	return ret;
+}
+
 static int rc_compare_ranges(struct rc *rc, const struct rs_range *ranges, size_t n, int depth, bool top,
                              struct rc_keys *cand, struct cerr *err)
 {
@@ -627,7 +715,7 @@ static int rc_compare_ranges(struct rc *rc, const struct rs_range *ranges, size_
 		rc->ranges_total = (long)n;
 		rc->ranges_done = 0;
 	}
-	if (rc_checksums(rc, ranges, n, s, t, err) < 0)
+	if ((n > 1 ? rc_cut_sums(rc, ranges, n, s, t, err) : rc_checksums(rc, ranges, n, s, t, err)) < 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		if (top) {
@@ -974,11 +1062,9 @@ static int rc_int_pass(struct rc *rc, struct rc_keys *cand, struct cerr *err)
 	char *sql = rc_strdupf("SELECT min(%s)::text, max(%s)::text, (SELECT reltuples::bigint FROM pg_class WHERE oid ="
 	                       " '%s'::regclass)::text FROM %s",
 	                       tb->src.kx[0], tb->src.kx[0], tb->src.table, tb->src.table);
-	struct rc_bucket_job js = {0}, jt = {0};
-	struct buf qs, qt;
+	struct rc_pass p;
 	long long lo, hi, est, width, nb;
 	unsigned long long span, nr;
-	pthread_t th;
 	int e, ret = -1;
 
 	if (!sql)
@@ -1005,27 +1091,14 @@ static int rc_int_pass(struct rc *rc, struct rc_keys *cand, struct cerr *err)
 		nr = 100000;
 	width = (long long)(span / nr + 1);
 	nb = (long long)(span / (unsigned long long)width + 1);
-	buf_init(&qs, 0);
-	buf_init(&qt, 0);
-	if (rs_buckets_all_sql(&tb->src, lo, hi, width, nb, &qs) < 0 || buf_putc(&qs, 0) < 0 ||
-	    rs_buckets_all_sql(&tb->tgt, lo, hi, width, nb, &qt) < 0 || buf_putc(&qt, 0) < 0) {
+	rc_pass_init(&p);
+	if (rs_buckets_all_sql(&tb->src, lo, hi, width, nb, &p.qs) < 0 ||
+	    rs_buckets_all_sql(&tb->tgt, lo, hi, width, nb, &p.qt) < 0) {
 		cerr_set(err, false, "out of memory");
 		goto done;
 	}
-	js = (struct rc_bucket_job){.db = rc->src, .side = &tb->src, .sql = (char *)qs.data};
-	jt = (struct rc_bucket_job){.db = rc->tgt, .side = &tb->tgt, .sql = (char *)qt.data};
-	if (tb->target_exists && pthread_create(&th, NULL, rc_bucket_run, &jt) == 0) {
-		rc_bucket_run(&js);
-		pthread_join(th, NULL);
-	} else {
-		rc_bucket_run(&js);
-		if (tb->target_exists)
-			rc_bucket_run(&jt);
-	}
-	if (js.rc < 0 || jt.rc < 0) {
-		*err = js.rc < 0 ? js.err : jt.err;
+	if (rc_pass_run(rc, &p, -1, (size_t)nb + 2, err) < 0)
 		goto done;
-	}
 	rc->ranges_total = (long)nb + 2;
 	rc->ranges_done = 0;
 	for (long long b = -1; b <= nb; b++) {
@@ -1033,8 +1106,8 @@ static int rc_int_pass(struct rc *rc, struct rc_keys *cand, struct cerr *err)
 		struct rs_range sub = {b < 0 ? NULL : &plo, b == nb ? NULL : &phi};
 		struct rc_sum s, t;
 
-		rc_bucket_find(&js.rows, b, &s);
-		rc_bucket_find(&jt.rows, b, &t);
+		rc_buckets_get(&p.bs, b, &s);
+		rc_buckets_get(&p.bt, b, &t);
 		tb->src_rows += s.count;
 		tb->tgt_rows += t.count;
 		rc->ranges_done++;
@@ -1049,10 +1122,7 @@ static int rc_int_pass(struct rc *rc, struct rc_keys *cand, struct cerr *err)
 	}
 	ret = 1;
 done:
-	rdb_rows_free(&js.rows);
-	rdb_rows_free(&jt.rows);
-	buf_free(&qs);
-	buf_free(&qt);
+	rc_pass_free(&p);
 	return ret;
 }
 

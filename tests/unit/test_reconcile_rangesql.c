@@ -106,6 +106,40 @@ static void test_mysql(void **state)
 	rs_side_free(&s);
 }
 
+/* Ranges cut by points, summed in one statement: bucket i = the keys in (cut i-1, cut i], by a binary
+ * search written as nested CASE (cuts 0..2: buckets 0..3) */
+static void test_cuts(void **state)
+{
+	struct rs_side s;
+	struct buf b;
+	struct rs_range r = {lo, NULL};
+	char *c0[] = {"11", "a"}, *c1[] = {"12", "b"}, *c2[] = {"13", "c"};
+	char **cuts[] = {c0, c1, c2};
+
+	(void)state;
+	side(&s, SINKVALUE_MYSQL, true);
+	buf_init(&b, 0);
+	assert_sql(rs_cuts_sql(&s, &r, (char *const *const *)cuts, 3, &b), &b,
+	           "SELECT CAST(b AS CHAR), CAST(COUNT(*) AS CHAR), CAST(COALESCE(SUM(h), 0) AS CHAR) FROM (SELECT CASE WHEN "
+	           MY_KX " <= (12, X'62') THEN CASE WHEN " MY_KX " <= (11, X'61') THEN 0 ELSE 1 END ELSE CASE WHEN " MY_KX
+	           " <= (13, X'63') THEN 2 ELSE 3 END END AS b, " MY_HASH " AS h FROM `t` WHERE " MY_KX
+	           " > (10, X'612762')) s GROUP BY b");
+	buf_reset(&b);
+	/* one cut: two buckets; none: one */
+	assert_sql(rs_cuts_sql(&s, &r, (char *const *const *)cuts, 0, &b), &b,
+	           "SELECT CAST(b AS CHAR), CAST(COUNT(*) AS CHAR), CAST(COALESCE(SUM(h), 0) AS CHAR) FROM (SELECT 0 AS b, "
+	           MY_HASH " AS h FROM `t` WHERE " MY_KX " > (10, X'612762')) s GROUP BY b");
+	buf_free(&b);
+	rs_side_free(&s);
+	side(&s, SINKVALUE_PG, false);
+	buf_init(&b, 0);
+	assert_sql(rs_cuts_sql(&s, &r, (char *const *const *)cuts, 1, &b), &b,
+	           "SELECT b::text, count(*)::text, coalesce(sum(h), 0)::text FROM (SELECT CASE WHEN \"id\" <= 11 THEN 0"
+	           " ELSE 1 END AS b, " PG_HASH " AS h FROM \"public\".\"t\" WHERE \"id\" > 10) s GROUP BY b");
+	buf_free(&b);
+	rs_side_free(&s);
+}
+
 static void test_literals_checked(void **state)
 {
 	struct rs_side s;
@@ -195,6 +229,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pg),
 		cmocka_unit_test(test_mysql),
+		cmocka_unit_test(test_cuts),
 		cmocka_unit_test(test_literals_checked),
 		cmocka_unit_test(test_key_order),
 		cmocka_unit_test(test_buckets),
