@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # demo/run.sh: the local demo. On a fresh Debian 12 machine, as root: installs what it needs, builds
-# cleave, starts a throwaway monolith PostgreSQL 15 (the shop schema of demo/shop.sql), a Kafka
+# cleave, starts a throwaway monolith PostgreSQL 15 (the shop schema of demo/shop.sql, holding the rows of
+# demo/history.sql before cleave starts: the initial snapshot copies them), a Kafka
 # (librdkafka's mock cluster), a `users` service database on PostgreSQL and an `orders` service database
 # on MariaDB; runs `cleave capture` and both sinks, applies a workload (demo/workload.sql) and prints what
 # arrived where, table by table; then `cleave status` and `cleave reconcile` (with drift made by hand and
@@ -35,6 +36,8 @@ echo "PostgreSQL 127.0.0.1:$pg_port, MariaDB 127.0.0.1:$my_port, Kafka $kafka_br
 psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -c "CREATE DATABASE monolith" -c "CREATE DATABASE users"
 my_ -e "CREATE DATABASE orders"
 psql_ -f "$repo/demo/shop.sql"
+psql_ -f "$repo/demo/history.sql" # rows the monolith holds before cleave starts
+echo "the monolith already holds $(psql_ -At -c "SELECT count(*) FROM users") users and $(psql_ -At -c "SELECT count(*) FROM orders") orders"
 
 cat >"$rundir/cleave.yaml" <<YAML
 source:
@@ -42,7 +45,7 @@ source:
   slot: cleave
   publication: cleave
   tables: [public.users, public.products, public.orders, public.order_items]
-  snapshot: never
+  snapshot: initial
 kafka:
   brokers: "$kafka_brokers"
   topic_prefix: monolith
@@ -73,7 +76,7 @@ YAML
 step "cleave check"
 "$build/cleave" check -c "$rundir/cleave.yaml"
 
-step "cleave capture (log: $rundir/capture.log)"
+step "cleave capture: a new slot; the existing rows are copied first (initial snapshot), then it streams (log: $rundir/capture.log)"
 "$build/cleave" capture -c "$rundir/cleave.yaml" 2>"$rundir/capture.log" &
 capture_pid=$!
 for _ in $(seq 600); do
@@ -81,7 +84,7 @@ for _ in $(seq 600); do
 	kill -0 "$capture_pid" 2>/dev/null || { cat "$rundir/capture.log"; exit 1; }
 	sleep 0.05
 done
-grep "streaming publication" "$rundir/capture.log"
+grep "snapshot: done\|streaming publication" "$rundir/capture.log"
 
 step "cleave sink --sink users (PostgreSQL) and --sink orders (MariaDB)"
 for sink in users orders; do
@@ -99,11 +102,12 @@ for _ in $(seq 1200); do
 done
 
 step "what arrived in Kafka"
-printf '%-28s %8s | %8s %8s %8s %8s %10s\n' "table" "rows now" "creates" "updates" "deletes" "truncs" "tombstones"
+printf '%-28s %8s | %8s %8s %8s %8s %8s %10s\n' "table" "rows now" "copied" "creates" "updates" "deletes" "truncs" \
+	"tombstones"
 for t in "${tables[@]}"; do
 	"$build/cleave" events -c "$rundir/cleave.yaml" --table "public.$t" >"$rundir/$t.events"
-	printf '%-28s %8s | %8s %8s %8s %8s %10s\n' "monolith.public.$t" "$(psql_ -At -c "SELECT count(*) FROM $t")" \
-		"$(grep -c '"op":"c"' "$rundir/$t.events" || true)" "$(grep -c '"op":"u"' "$rundir/$t.events" || true)" \
+	printf '%-28s %8s | %8s %8s %8s %8s %8s %10s\n' "monolith.public.$t" "$(psql_ -At -c "SELECT count(*) FROM $t")" \
+		"$(grep -c '"op":"r"' "$rundir/$t.events" || true)" "$(grep -c '"op":"c"' "$rundir/$t.events" || true)" "$(grep -c '"op":"u"' "$rundir/$t.events" || true)" \
 		"$(grep -c '"op":"d"' "$rundir/$t.events" || true)" "$(grep -c '"op":"t"' "$rundir/$t.events" || true)" \
 		"$(grep -c '"value":null' "$rundir/$t.events" || true)"
 done
