@@ -312,6 +312,13 @@ int canon_pg_hash_value(const struct coltype *t, const char *qcol, int seed, str
 	return buf_puts(out, ", 0)");
 }
 
+int canon_pg_hash_text(const struct coltype *t, const char *qcol, int seed, struct buf *out)
+{
+	if (buf_puts(out, "coalesce(hashtextextended(") < 0 || canon_pg_pg(t, qcol, out) < 0)
+		return -1;
+	return buf_printf(out, ", %d), 0)", seed);
+}
+
 int canon_expr(enum sinkvalue_engine target, enum canon_side side, const struct coltype *t, const char *qcol,
                struct buf *out)
 {

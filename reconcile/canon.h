@@ -48,6 +48,10 @@ int canon_expr(enum sinkvalue_engine target, enum canon_side side, const struct 
  * becomes text in the target); equal values of compatible types (int2/int4/int8, float4/float8,
  * text/varchar/char(n)) hash alike. */
 int canon_pg_hash_value(const struct coltype *t, const char *qcol, int seed, struct buf *out);
+/* The same from the value's canonical text (hashtextextended of canon_expr's PostgreSQL text): for a
+ * column whose target type is not the source's (an integer kept in numeric, a uuid in text), where the
+ * type's own hash function does not apply to both sides. Slower, equal for equal values all the same. */
+int canon_pg_hash_text(const struct coltype *t, const char *qcol, int seed, struct buf *out);
 
 /* Whether the canonical texts of this kind can never hold '|' on either side for a MySQL target: numbers,
  * booleans, bytea (hex), dates and times, which the sink keeps in typed MySQL columns (sinkvalue.c), so

@@ -83,7 +83,9 @@ int rs_side_init(struct rs_side *s, enum sinkvalue_engine engine, enum sinkvalue
 		int he;
 
 		if (fast)
-			he = (i && buf_puts(&h, " # ") < 0) ? -1 : canon_pg_hash_value(&cols[i].type, qc, i + 1, &h);
+			he = (i && buf_puts(&h, " # ") < 0)  ? -1
+			     : cols[i].loose                 ? canon_pg_hash_text(&cols[i].type, qc, i + 1, &h)
+			                                     : canon_pg_hash_value(&cols[i].type, qc, i + 1, &h);
 		else if (canon_self_delimiting(&cols[i].type)) /* "v<text>|" or "n" (canon.h) */
 			he = buf_printf(&h, pg ? "%scoalesce('v' || %s || '|', 'n')" : "%sCOALESCE(CONCAT('v', %s, '|'), 'n')",
 			                i ? (pg ? " || " : ", ") : "", s->cx[i]);

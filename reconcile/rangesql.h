@@ -3,10 +3,12 @@
  * smaller ones, the (key, hash) of a range's rows, and rows by key. Pure: builds SQL text only.
  *
  * Row hash, summed per range as an exact decimal: for a MySQL target, the first 60 bits of the MD5 of the
- * concatenation, per column, of 'v' <byte length> ':' <canonical text> (or 'n' for NULL: NULL and ''
- * differ), the same function on both engines; with PostgreSQL on both sides, hash_record_extended() of the
- * row's values (no text conversion; canon_pg_hash_value). Keys are carried as their canonical text (reconcile/canon.h) and compared per canon_key_class,
- * the same way on both sides, so a range holds the same keys in both databases. */
+ * concatenation, per column, of 'v' <byte length> ':' <canonical text>, or 'v' <canonical text> '|' for the
+ * kinds canon_self_delimiting names, or 'n' for NULL (NULL and '' differ), the same function on both
+ * engines; with PostgreSQL on both sides, each column's own hash function seeded with its position, XORed
+ * (no text conversion; canon_pg_hash_value). Keys are carried as their canonical text (reconcile/canon.h)
+ * and compared per canon_key_class, the same way on both sides, so a range holds the same keys in both
+ * databases. */
 #ifndef CLEAVE_RANGESQL_H
 #define CLEAVE_RANGESQL_H
 
@@ -22,6 +24,8 @@ struct rs_column {
 	const char *name; /* on this side (the target's name after a rename) */
 	struct coltype type;
 	bool key;
+	bool loose; /* PostgreSQL target: its column has another type than the source's (an existing table the
+	             * sink accepted: integer into numeric, uuid into text...): hash the canonical text */
 };
 
 /* One side's SQL pieces, built once per mapping by rs_side_init. */

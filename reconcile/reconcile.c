@@ -143,10 +143,58 @@ static void rc_table_free(struct rc_table *t)
 
 /* The source table's columns, as a pgoutput Relation message would give them: key = replica identity
  * (primary key by default, the chosen index, or every column for FULL). */
+/* A PostgreSQL target's columns and their declared types (format_type), when the table exists; nothing for
+ * a MySQL target (its columns are compared through canonical texts anyway). */
+static int rc_target_types(struct rc *rc, const struct rc_table *t, struct rdb_rows *out, struct cerr *err)
+{
+	struct buf q;
+	char *sql;
+	int e;
+
+	*out = (struct rdb_rows){0};
+	if (rdb_engine(rc->tgt) != SINKVALUE_PG || strchr(t->target, '\''))
+		return 0;
+	buf_init(&q, 0);
+	if (canon_quote_ident(SINKVALUE_PG, t->target, &q) < 0 || buf_putc(&q, 0) < 0) {
+		buf_free(&q);
+		return cerr_set(err, false, "out of memory");
+	}
+	sql = rc_strdupf("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+	                 " WHERE a.attrelid = to_regclass('%s') AND a.attnum > 0 AND NOT a.attisdropped",
+	                 (char *)q.data);
+	buf_free(&q);
+	if (!sql)
+		return cerr_set(err, false, "out of memory");
+	e = rdb_query(rc->tgt, sql, out, err);
+	free(sql);
+	return e;
+}
+
+/* Whether the target column tname has another declared type than the source column sname (src: the
+ * source catalog rows of rc_table_new, type in column 6; tgt: rc_target_types' rows), for a kind whose
+ * row hash uses the type's own hash function (json, text forms and their arrays are cast to one type on
+ * both sides already). */
+static bool rc_type_differs(const struct rdb_rows *src, const char *sname, const struct rdb_rows *tgt,
+                            const char *tname, const struct coltype *type)
+{
+	const char *st = NULL, *tt = NULL;
+	enum coltype_kind k = type->kind == CT_ARRAY ? type->elem : type->kind;
+
+	if (k == CT_JSON || k == CT_TEXT_FORM)
+		return false;
+	for (size_t i = 0; i < src->nrows; i++)
+		if (rdb_cell(src, i, 0) && strcmp(rdb_cell(src, i, 0), sname) == 0)
+			st = rdb_cell(src, i, 6);
+	for (size_t i = 0; i < tgt->nrows; i++)
+		if (rdb_cell(tgt, i, 0) && strcmp(rdb_cell(tgt, i, 0), tname) == 0)
+			tt = rdb_cell(tgt, i, 1);
+	return st && tt && strcmp(st, tt) != 0;
+}
+
 static struct rc_table *rc_table_new(struct rc *rc, const struct cfg_mapping *mc, struct cerr *err)
 {
 	struct rc_table *t = calloc(1, sizeof *t);
-	struct rdb_rows r = {0};
+	struct rdb_rows r = {0}, tt = {0};
 	struct pgo_relation rel = {0};
 	struct rs_column *scols = NULL, *tcols = NULL;
 	struct buf q;
@@ -165,7 +213,7 @@ static struct rc_table *rc_table_new(struct rc *rc, const struct cfg_mapping *mc
 		goto nomem;
 	sql = rc_strdupf("SELECT a.attname, a.atttypid::text, a.atttypmod::text,"
 	                 " (coalesce(a.attnum = ANY(i.indkey), false) OR c.relreplident = 'f')::text, c.oid::text,"
-	                 " c.relreplident::text"
+	                 " c.relreplident::text, format_type(a.atttypid, a.atttypmod)"
 	                 " FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
 	                 " LEFT JOIN pg_index i ON i.indrelid = c.oid AND ((c.relreplident = 'd' AND i.indisprimary)"
 	                 " OR (c.relreplident = 'i' AND i.indisreplident))"
@@ -200,6 +248,8 @@ static struct rc_table *rc_table_new(struct rc *rc, const struct cfg_mapping *mc
 		goto done;
 	if (!(t->m = mapping_new(mc, t->ts->value_id, t->ts->value_json, err)))
 		goto done;
+	if (rc_target_types(rc, t, &tt, err) < 0)
+		goto done;
 	scols = calloc((size_t)t->m->table.ncols + 1, sizeof *scols);
 	tcols = calloc((size_t)t->m->table.ncols + 1, sizeof *tcols);
 	t->key_names = calloc((size_t)t->m->table.ncols + 1, sizeof *t->key_names);
@@ -218,6 +268,7 @@ static struct rc_table *rc_table_new(struct rc *rc, const struct cfg_mapping *mc
 		}
 		scols[i] = (struct rs_column){.name = sname, .type = c->type, .key = c->key};
 		tcols[i] = (struct rs_column){.name = c->name, .type = c->type, .key = c->key};
+		scols[i].loose = tcols[i].loose = rc_type_differs(&r, sname, &tt, c->name, &c->type);
 		if (c->key)
 			t->key_names[t->nkeys++] = (char *)c->name;
 	}
@@ -242,6 +293,7 @@ done:
 	free(scols);
 	free(tcols);
 	rdb_rows_free(&r);
+	rdb_rows_free(&tt);
 	buf_free(&q);
 	if (ok < 0) {
 		rc_table_free(t);

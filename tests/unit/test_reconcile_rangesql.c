@@ -14,7 +14,7 @@
 /* id integer, grp text (a key column when composite), note text; source PostgreSQL, target MySQL */
 static void side(struct rs_side *s, enum sinkvalue_engine engine, bool composite)
 {
-	struct rs_column cols[3];
+	struct rs_column cols[3] = {0};
 
 	coltype_from_pg(23, -1, &cols[0].type);
 	cols[0].name = "id";
@@ -191,21 +191,24 @@ static void test_buckets(void **state)
 static void test_pg_fast_hash(void **state)
 {
 	struct rs_side s;
-	struct rs_column cols[4];
+	struct rs_column cols[5];
 
 	(void)state;
 	coltype_from_pg(23, -1, &cols[0].type);
-	cols[0] = (struct rs_column){"id", cols[0].type, true};
+	cols[0] = (struct rs_column){.name = "id", .type = cols[0].type, .key = true};
 	coltype_from_pg(114, -1, &cols[1].type);
-	cols[1] = (struct rs_column){"j", cols[1].type, false};
+	cols[1] = (struct rs_column){.name = "j", .type = cols[1].type};
 	coltype_from_pg(16500, -1, &cols[2].type); /* a user enum */
-	cols[2] = (struct rs_column){"e", cols[2].type, false};
+	cols[2] = (struct rs_column){.name = "e", .type = cols[2].type};
 	coltype_from_pg(1184, -1, &cols[3].type);
-	cols[3] = (struct rs_column){"ts", cols[3].type, false};
-	assert_int_equal(rs_side_init(&s, SINKVALUE_PG, SINKVALUE_PG, NULL, "t", cols, 4), 0);
+	cols[3] = (struct rs_column){.name = "ts", .type = cols[3].type};
+	coltype_from_pg(2950, -1, &cols[4].type); /* a uuid kept in text in the target: its text is hashed */
+	cols[4] = (struct rs_column){.name = "u", .type = cols[4].type, .loose = true};
+	assert_int_equal(rs_side_init(&s, SINKVALUE_PG, SINKVALUE_PG, NULL, "t", cols, 5), 0);
 	assert_string_equal(s.hash, "(coalesce(hashint8extended(\"id\", 1), 0) # coalesce(jsonb_hash_extended(\"j\"::jsonb, 2), 0)"
 	                            " # coalesce(hashtextextended(\"e\"::text, 3), 0)"
-	                            " # coalesce(hash_record_extended(ROW(\"ts\"), 4), 0))");
+	                            " # coalesce(hash_record_extended(ROW(\"ts\"), 4), 0)"
+	                            " # coalesce(hashtextextended(\"u\"::text, 5), 0))");
 	assert_string_equal(s.cx[1], "\"j\"::jsonb::text");
 	rs_side_free(&s);
 }
