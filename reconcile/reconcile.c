@@ -34,6 +34,7 @@
 #define RC_FANOUT 16
 #define RC_MAX_DEPTH 40
 #define RC_KEYS_PER_QUERY 500
+#define RC_CUTS_PER_QUERY 512
 
 struct rc {
 	const struct cleave_config *cfg;
@@ -767,8 +768,15 @@ static int rc_compare_ranges(struct rc *rc, const struct rs_range *ranges, size_
 		rc->ranges_total = (long)n;
 		rc->ranges_done = 0;
 	}
-	if ((n > 1 ? rc_cut_sums(rc, ranges, n, s, t, err) : rc_checksums(rc, ranges, n, s, t, err)) < 0)
-		goto done;
+	/* a statement per RC_CUTS_PER_QUERY ranges: the nested CASE grows with the cuts, and statements must
+	 * stay far below MySQL's max_allowed_packet (16 MB by default) and quick to plan */
+	for (size_t i = 0; i < n; i += RC_CUTS_PER_QUERY) {
+		size_t m = n - i < RC_CUTS_PER_QUERY ? n - i : RC_CUTS_PER_QUERY;
+
+		if ((m > 1 ? rc_cut_sums(rc, ranges + i, m, s + i, t + i, err)
+		           : rc_checksums(rc, ranges + i, m, s + i, t + i, err)) < 0)
+			goto done;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (top) {
 			rc->t->src_rows += s[i].count;
@@ -1045,17 +1053,42 @@ static bool rc_selected(const struct reconcile_opts *o, const struct cfg_mapping
 	return false;
 }
 
+/* One integer key: the source's smallest and largest key and its row count (the planner's estimate; a
+ * count when the planner knows none (never analyzed, or analyzed empty), so that an unknown size does not
+ * make a million ranges).
+ * 1 with them, 0 when the table is empty, -1 with err. */
+static int rc_int_span(struct rc *rc, long long *lo, long long *hi, long long *rows, struct cerr *err)
+{
+	const struct rs_side *s = &rc->t->src;
+	struct rdb_rows r;
+	char *sql = rc_strdupf("SELECT min(%s)::text, max(%s)::text, (SELECT CASE WHEN c.reltuples <= 0 THEN"
+	                       " (SELECT count(*) FROM %s) ELSE c.reltuples::bigint END FROM pg_class c WHERE c.oid ="
+	                       " '%s'::regclass)::text FROM %s",
+	                       s->kx[0], s->kx[0], s->table, s->table, s->table);
+	int e;
+
+	if (!sql)
+		return cerr_set(err, false, "out of memory");
+	e = rdb_query(rc->src, sql, &r, err);
+	free(sql);
+	if (e < 0)
+		return -1;
+	e = r.nrows == 1 && rdb_cell(&r, 0, 0) && rdb_cell(&r, 0, 1);
+	if (e) {
+		*lo = atoll(rdb_cell(&r, 0, 0));
+		*hi = atoll(rdb_cell(&r, 0, 1));
+		*rows = rdb_cell(&r, 0, 2) ? atoll(rdb_cell(&r, 0, 2)) : -1;
+	}
+	rdb_rows_free(&r);
+	return e;
+}
+
 /* First-level ranges of a table with one integer key: equal widths between the source's smallest and
  * largest key (an index lookup each), about range_rows rows each by the planner's row count, the ends
  * unbounded (the target may hold keys beyond them). No pass over the table is needed, unlike the cut
  * points of other keys. Returns 0 with *n = 0 when the table is empty (compare it whole). */
 static int rc_int_ranges(struct rc *rc, struct rs_range **out, size_t *n, char ***bv, struct cerr *err)
 {
-	struct rc_table *t = rc->t;
-	struct rdb_rows r;
-	char *sql = rc_strdupf("SELECT min(%s)::text, max(%s)::text, (SELECT reltuples::bigint FROM pg_class WHERE oid ="
-	                       " '%s'::regclass)::text FROM %s",
-	                       t->src.kx[0], t->src.kx[0], t->src.table, t->src.table);
 	long long lo, hi, est;
 	unsigned long long span, width, nr;
 	int e;
@@ -1063,20 +1096,8 @@ static int rc_int_ranges(struct rc *rc, struct rs_range **out, size_t *n, char *
 	*out = NULL;
 	*n = 0;
 	*bv = NULL;
-	if (!sql)
-		return cerr_set(err, false, "out of memory");
-	e = rdb_query(rc->src, sql, &r, err);
-	free(sql);
-	if (e < 0)
-		return -1;
-	if (r.nrows != 1 || !rdb_cell(&r, 0, 0) || !rdb_cell(&r, 0, 1)) {
-		rdb_rows_free(&r);
-		return 0;
-	}
-	lo = atoll(rdb_cell(&r, 0, 0));
-	hi = atoll(rdb_cell(&r, 0, 1));
-	est = rdb_cell(&r, 0, 2) ? atoll(rdb_cell(&r, 0, 2)) : -1;
-	rdb_rows_free(&r);
+	if ((e = rc_int_span(rc, &lo, &hi, &est, err)) <= 0)
+		return e;
 	span = (unsigned long long)hi - (unsigned long long)lo; /* keys lo..hi: span + 1 of them at most */
 	if (est <= 0 || (unsigned long long)est > span)
 		est = span >= (unsigned long long)LLONG_MAX ? LLONG_MAX : (long long)span + 1;
@@ -1110,29 +1131,13 @@ static int rc_int_ranges(struct rc *rc, struct rs_range **out, size_t *n, char *
 static int rc_int_pass(struct rc *rc, struct rc_keys *cand, struct cerr *err)
 {
 	struct rc_table *tb = rc->t;
-	struct rdb_rows r;
-	char *sql = rc_strdupf("SELECT min(%s)::text, max(%s)::text, (SELECT reltuples::bigint FROM pg_class WHERE oid ="
-	                       " '%s'::regclass)::text FROM %s",
-	                       tb->src.kx[0], tb->src.kx[0], tb->src.table, tb->src.table);
 	struct rc_pass p;
 	long long lo, hi, est, width, nb;
 	unsigned long long span, nr;
 	int e, ret = -1;
 
-	if (!sql)
-		return cerr_set(err, false, "out of memory");
-	e = rdb_query(rc->src, sql, &r, err);
-	free(sql);
-	if (e < 0)
-		return -1;
-	if (r.nrows != 1 || !rdb_cell(&r, 0, 0) || !rdb_cell(&r, 0, 1)) {
-		rdb_rows_free(&r);
-		return 0;
-	}
-	lo = atoll(rdb_cell(&r, 0, 0));
-	hi = atoll(rdb_cell(&r, 0, 1));
-	est = rdb_cell(&r, 0, 2) ? atoll(rdb_cell(&r, 0, 2)) : -1;
-	rdb_rows_free(&r);
+	if ((e = rc_int_span(rc, &lo, &hi, &est, err)) <= 0)
+		return e;
 	span = (unsigned long long)hi - (unsigned long long)lo;
 	if (lo == LLONG_MIN || hi == LLONG_MAX || span >= (unsigned long long)LLONG_MAX / 2)
 		return 0;

@@ -37,7 +37,9 @@
 static const char *const setup_sql = "CREATE TABLE types " TYPES_DDL "; CREATE TABLE pgonly " TYPES_DDL ";"
                                      "CREATE TABLE arrs (id integer PRIMARY KEY, na numeric(6,2)[], tsa timestamptz[],"
                                      " da date[], xa bytea[]);"
-                                     "CREATE TABLE wide (id integer PRIMARY KEY, n integer, u uuid, sm smallint)";
+                                     "CREATE TABLE wide (id integer PRIMARY KEY, n integer, u uuid, sm smallint);"
+                                     /* keys spread over all of bigint in a table never analyzed */
+                                     "CREATE TABLE spread (id bigint PRIMARY KEY, v text)";
 
 /* wide's PostgreSQL target, made before the sink starts, with types the sink accepts for the source's
  * (an existing table): reconcile hashes those columns' texts */
@@ -63,6 +65,7 @@ static const char *const rows_sql =
 	"INSERT INTO arrs SELECT g, na, tsa, da, xa FROM arrs, generate_series(4, 7) g WHERE id = 1;"
 	"INSERT INTO wide VALUES (1, 10, '11111111-2222-3333-4444-555555555555', 3), (2, -7, NULL, NULL),"
 	" (3, NULL, 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', -32768);"
+	"INSERT INTO spread VALUES (-9223372036854775807, 'low'), (0, 'zero'), (9223372036854775806, 'high');"
 	/* more dimensions: MariaDB holds nested JSON arrays */
 	"INSERT INTO arrs VALUES (8, '{{1.50,NULL},{-2.25,3}}', '{{\"2024-01-02 03:04:05.5+00\"},{NULL}}',"
 	" '{{2024-02-29,2024-03-01}}', '{{\"\\\\x00ff\"},{NULL}}'),"
@@ -83,6 +86,7 @@ static const char *const sinks_yaml = "sinks:\n"
                                       "      - source: public.arrs\n"
                                       "      - source: public.pgonly\n"
                                       "      - source: public.wide\n"
+                                      "      - source: public.spread\n"
                                       "  - name: rc_my\n"
                                       "    type: mysql\n"
                                       "    dsn: \"${MYSQL_TARGET_DSN}\"\n"
@@ -122,7 +126,8 @@ static void inject_drift(struct stest *t, enum stest_engine e)
 		pgtest_exec(t->pg, "UPDATE arrs SET na = '{9.99}' WHERE id = 4; UPDATE arrs SET tsa = '{}' WHERE id = 5;"
 		                   "UPDATE arrs SET da = '{2024-03-01}' WHERE id = 6; UPDATE arrs SET xa = NULL WHERE id = 7;"
 		                   "UPDATE arrs SET na = '{{1,2,3},{4,5,6}}' WHERE id = 9;"
-		                   "UPDATE wide SET n = n + 1 WHERE id = 2; UPDATE wide SET u = 'x' WHERE id = 3");
+		                   "UPDATE wide SET n = n + 1 WHERE id = 2; UPDATE wide SET u = 'x' WHERE id = 3;"
+		                   "UPDATE spread SET v = 'changed' WHERE id = 0");
 		return;
 	}
 	stest_my_exec(t, "DELETE FROM types WHERE id = 2");
@@ -162,8 +167,9 @@ static void assert_injected(json_t *report, bool pg)
 		rtest_assert_keys(tb, "missing", "");
 		rtest_assert_keys(tb, "extra", "");
 		rtest_assert_keys(tb, "different", "2 3");
+		rtest_assert_keys(rtest_table(report, "public.spread"), "different", "0");
 	}
-	assert_int_equal(json_integer_value(json_object_get(report, "drift")), 4 + 2 + NCHANGES + 5 + (pg ? 2 : 0));
+	assert_int_equal(json_integer_value(json_object_get(report, "drift")), 4 + 2 + NCHANGES + 5 + (pg ? 3 : 0));
 }
 
 static void check_engine(struct stest *t, enum stest_engine e, const char *sink)
@@ -204,7 +210,7 @@ static void test_reconcile_types(void **state)
 	json_t *r;
 
 	(void)state;
-	stest_init_ex(&t, setup_sql, "public.types, public.arrs, public.pgonly, public.wide", sinks_yaml, NULL,
+	stest_init_ex(&t, setup_sql, "public.types, public.arrs, public.pgonly, public.wide, public.spread", sinks_yaml, NULL,
 	              "    message.max.bytes: 8000000\n");
 	pgtest_exec(t.pg, "%s", wide_target_sql);
 	stest_start_capture(&t);
@@ -214,6 +220,7 @@ static void test_reconcile_types(void **state)
 	assert_true(stest_wait_same(&t, STEST_PG, "public.types", "types", NULL, WAIT_MS));
 	assert_true(stest_wait_same(&t, STEST_PG, "public.pgonly", "pgonly", NULL, WAIT_MS));
 	assert_true(stest_wait_same(&t, STEST_PG, "public.wide", "wide", NULL, WAIT_MS));
+	assert_true(stest_wait_same(&t, STEST_PG, "public.spread", "spread", NULL, WAIT_MS));
 	assert_true(stest_wait_same(&t, STEST_MYSQL, "public.types", "types", NULL, WAIT_MS));
 	assert_true(stest_wait_same(&t, STEST_PG, "public.arrs", "arrs", NULL, WAIT_MS));
 	assert_true(stest_wait_value(&t, STEST_MYSQL, "SELECT COUNT(*) FROM arrs", "9", WAIT_MS));
