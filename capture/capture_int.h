@@ -24,6 +24,7 @@
 /* What is left to copy of one configured table. */
 struct capture_snap_plan {
 	bool todo;
+	bool requested;  /* by `cleave snapshot` (a table without a key to copy it by is then skipped) */
 	char **last_key; /* NULL: from the start */
 	int nkey;
 };

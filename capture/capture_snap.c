@@ -168,8 +168,10 @@ static int snap_queue(struct capture *c, uint64_t txn, int i, bool done, char **
 	s->plan[i].last_key = done ? NULL : key;
 	s->plan[i].nkey = done ? 0 : nkey;
 	s->plan[i].todo = !done;
-	if (done)
+	if (done) {
+		s->plan[i].requested = false;
 		snap_free_key(key, nkey);
+	}
 	return 0;
 oom:
 	buf_free(&v);
@@ -526,6 +528,32 @@ static int snap_watermark(struct capture *c, const char *kind, struct cerr *err)
 	return 0;
 }
 
+/* A table `cleave snapshot` asked to copy again that has no key to read it by in chunks (the command
+ * refuses those; its key was dropped since, or the request was written by hand): skipped with a warning,
+ * and its record says done again so that a restart does not try either. 0, 1, -1. */
+static int snap_skip_keyless(struct capture *c, int i, struct cerr *err)
+{
+	struct capture_snap *s = &c->snap;
+	char name[256];
+	struct buf v;
+	int rc;
+
+	snap_name(&c->cfg->source.tables[i], name, sizeof name);
+	log_warn(capture_ctx(c, NULL), "%s: a copy was requested (cleave snapshot), but the table has no primary key"
+	         " or replica identity index to read it by in chunks while streaming: not copied", name);
+	snap_close_table(c);
+	s->plan[i].todo = false;
+	s->plan[i].requested = false;
+	buf_init(&v, 0);
+	if (snapctl_format(true, NULL, 0, &v) < 0) {
+		buf_free(&v);
+		return cerr_set(err, false, "out of memory");
+	}
+	rc = snap_write(c, name, (const char *)v.data, err);
+	buf_free(&v);
+	return rc;
+}
+
 int capture_snap_tick(struct capture *c, struct cerr *err)
 {
 	struct capture_snap *s = &c->snap;
@@ -558,6 +586,8 @@ int capture_snap_tick(struct capture *c, struct cerr *err)
 	if (next != s->table || !s->st) {
 		if (snap_open_table(c, next, err) < 0)
 			return -1;
+		if (s->st->norder == 0 && s->plan[next].requested)
+			return snap_skip_keyless(c, next, err);
 		if (s->st->norder == 0)
 			return cerr_set(err, false,
 			                "%s: cannot copy the table while streaming: it has no primary key or replica identity"
@@ -645,8 +675,11 @@ static int snap_request(struct capture *c, const char *name, size_t len, struct 
 		         i < 0 ? "the table is not in source.tables" : "source.snapshot is never");
 		return 0;
 	}
-	if (!c->txn.open)
-		return cerr_set(err, false, "%s: snapshot request outside a transaction", capture_ctx(c, NULL));
+	if (!c->txn.open) { /* pg_logical_emit_message(false, ...): no transaction to write the record in */
+		log_warn(capture_ctx(c, NULL), "a snapshot of %s was requested by a non-transactional message: ignored"
+		         " (cleave snapshot writes a transactional one)", tname);
+		return 0;
+	}
 	/* progress records of this table still waiting for acknowledgements would land after this one */
 	for (size_t r = 0; r < s->nrecords; r++) {
 		if (strcmp(s->records[r].table, tname) == 0) {
@@ -663,6 +696,7 @@ static int snap_request(struct capture *c, const char *name, size_t len, struct 
 	s->plan[i].last_key = NULL;
 	s->plan[i].nkey = 0;
 	s->plan[i].todo = true;
+	s->plan[i].requested = true;
 	buf_init(&v, 0);
 	buf_reset(&c->key);
 	buf_reset(&c->value);

@@ -71,6 +71,30 @@ static int snapshot_request(const struct cleave_config *cfg, const struct cfg_ta
 		        " it, it copies every table: source.snapshot initial)\n", slot);
 		goto done;
 	}
+	/* capture copies while streaming in chunks by the primary key or replica identity index */
+	for (int i = 0; i < n; i++) {
+		const char *tp[2] = {tables[i]->schema, tables[i]->name};
+
+		PQclear(res);
+		res = PQexecParams(conn,
+		                   "SELECT c.oid IS NOT NULL, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND"
+		                   " (i.indisprimary OR i.indisreplident)) FROM (SELECT to_regclass(quote_ident($1) || '.' ||"
+		                   " quote_ident($2)) AS oid) c",
+		                   2, NULL, tp, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			fprintf(stderr, "cleave snapshot: reading the catalog: %s\n",
+			        text_one_line(PQerrorMessage(conn), line, sizeof line));
+			goto done;
+		}
+		if (strcmp(PQgetvalue(res, 0, 0), "t") != 0 || strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+			fprintf(stderr, "cleave snapshot: %s.%s %s: nothing requested\n", tables[i]->schema, tables[i]->name,
+			        strcmp(PQgetvalue(res, 0, 0), "t") != 0
+			                ? "does not exist in the source"
+			                : "has no primary key or replica identity index, which capture needs to copy it in"
+			                  " chunks while streaming (it is copied only in the initial snapshot of a new slot)");
+			goto done;
+		}
+	}
 	PQclear(res);
 	/* one transaction: every request or none */
 	res = PQexec(conn, "BEGIN");

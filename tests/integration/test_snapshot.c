@@ -361,8 +361,12 @@ static void test_snapshot_command(void **unused)
 	char *log, *state;
 
 	(void)unused;
-	sn_init(&t, sn_table_sql("a", 3000), "public.a", testenv_fmt("sinks:\n%s", sn_sink_yaml("snpg", true, map_a)),
-	        NULL);
+	/* nk: no key, copied only in the initial snapshot */
+	sn_init(&t,
+	        testenv_fmt("%sCREATE TABLE nk (x integer, y text); ALTER TABLE nk REPLICA IDENTITY FULL;"
+	                    "INSERT INTO nk VALUES (1, 'one');",
+	                    sn_table_sql("a", 3000)),
+	        "public.a, public.nk", testenv_fmt("sinks:\n%s", sn_sink_yaml("snpg", true, map_a)), NULL);
 	mockctl_ok("topic %s %d", ctest_topic(&t.c, "public.a"), SN_PARTITIONS);
 	/* no slot yet: nothing is requested */
 	assert_int_equal(sn_request(&t, "public.a", 2), 2);
@@ -370,6 +374,13 @@ static void test_snapshot_command(void **unused)
 	stest_start_sink(&t, "snpg");
 	assert_true(stest_wait_same(&t, STEST_PG, "public.a", "a", NULL, SN_SAME_MS));
 	assert_int_equal(sn_request(&t, "public.nope", 2), 2);
+	assert_int_equal(sn_request(&t, "public.nk", 2), 2);
+	/* the same request written by hand: capture skips it and goes on streaming */
+	ctest_exec_and_wait(&t.c, testenv_fmt("SELECT pg_logical_emit_message(true, 'cleave', 'snap:%s:public.nk')",
+	                                      t.c.slot));
+	sn_wait_log(t.c.capture, "public.nk: a copy was requested (cleave snapshot), but the table has no primary key",
+	            SN_DONE_MS);
+	assert_int_equal(proc_wait(t.c.capture, 0), -1); /* still running */
 	/* the target loses rows and a value behind the sink's back */
 	pgtest_exec(t.pg, "DELETE FROM a WHERE id %% 10 = 3; UPDATE a SET pad = 'lost' WHERE id = 7");
 	assert_false(stest_same(&t, STEST_PG, "public.a", "a", NULL, false));
