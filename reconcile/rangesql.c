@@ -250,8 +250,8 @@ int rs_buckets_sql(const struct rs_side *s, const struct rs_range *r, long long 
 	if (s->nkeys != 1 || s->kclass[0] != CANON_KEY_INT || width <= 0)
 		return -1;
 	if (buf_printf(out,
-	               pg ? "SELECT b::text, count(*)::text, coalesce(sum(h), 0)::text FROM (SELECT (%s - (%lld)) / %lld AS b,"
-	                    " %s AS h FROM %s"
+	               pg ? "SELECT b::text, count(*)::text, coalesce(sum(h), 0)::text FROM (SELECT"
+	                    " (%s::bigint - (%lld)) / %lld AS b, %s AS h FROM %s"
 	                  : "SELECT CAST(b AS CHAR), CAST(COUNT(*) AS CHAR), CAST(COALESCE(SUM(h), 0) AS CHAR) FROM (SELECT"
 	                    " (%s - (%lld)) DIV %lld AS b, %s AS h FROM %s",
 	               s->kx[0], base, width, s->hash, s->table) < 0 ||
@@ -270,7 +270,7 @@ int rs_buckets_all_sql(const struct rs_side *s, long long base, long long last, 
 		return -1;
 	if (buf_printf(out,
 	               pg ? "SELECT b::text, count(*)::text, coalesce(sum(h), 0)::text FROM (SELECT CASE WHEN %s < %lld THEN"
-	                    " -1 WHEN %s > %lld THEN %lld ELSE (%s - (%lld)) / %lld END AS b, %s AS h FROM %s) s GROUP BY b"
+	                    " -1 WHEN %s > %lld THEN %lld ELSE (%s::bigint - (%lld)) / %lld END AS b, %s AS h FROM %s) s GROUP BY b"
 	                  : "SELECT CAST(b AS CHAR), CAST(COUNT(*) AS CHAR), CAST(COALESCE(SUM(h), 0) AS CHAR) FROM (SELECT"
 	                    " CASE WHEN %s < %lld THEN -1 WHEN %s > %lld THEN %lld ELSE (%s - (%lld)) DIV %lld END AS b,"
 	                    " %s AS h FROM %s) s GROUP BY b",

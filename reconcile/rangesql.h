@@ -55,7 +55,8 @@ void rs_side_free(struct rs_side *s);
 /* SELECT count, sum of hashes (both as text) of the rows in r. */
 int rs_checksum_sql(const struct rs_side *s, const struct rs_range *r, struct buf *out);
 /* One integer key: SELECT bucket, count, sum of hashes (all text) of the rows of r grouped by
- * (key - base) / width, base <= every key of r (a cut of a range into equal widths in one statement). */
+ * (key - base) / width, base <= every key of r (a cut of a range into equal widths in one statement).
+ * Integer division on both engines, also for a target that keeps the key in numeric/DECIMAL. */
 int rs_buckets_sql(const struct rs_side *s, const struct rs_range *r, long long base, long long width,
                    struct buf *out);
 /* The same over the whole table in one pass: keys below base are bucket -1, keys above last bucket

@@ -43,7 +43,7 @@ static const char *const setup_sql = "CREATE TABLE types " TYPES_DDL "; CREATE T
 
 /* wide's PostgreSQL target, made before the sink starts, with types the sink accepts for the source's
  * (an existing table): reconcile hashes those columns' texts */
-static const char *const wide_target_sql = "CREATE TABLE wide (id integer PRIMARY KEY, n numeric(20,0), u text,"
+static const char *const wide_target_sql = "CREATE TABLE wide (id numeric(12,0) PRIMARY KEY, n numeric(20,0), u text,"
                                            " sm double precision)";
 
 /* Rows every target holds (as test_sink_types.c), then rows 100..120 (copies of row 1: one value of one
