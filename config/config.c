@@ -803,6 +803,7 @@ static void cfg_sink_init(void *elem)
 	s->on_error = CFG_ON_ERROR_DLQ;
 	s->batch_size = 5000;
 	s->batch_ms = 100;
+	s->apply_connections = 2;
 }
 
 /* target defaults to the source table's name; renames must name projected columns and must not make two
@@ -1010,6 +1011,7 @@ static const struct cfg_key cfg_sink_keys[] = {
 	{.name = "on_error", .type = CT_ENUM, .off = SINK_OFF(on_error), .names = cfg_on_error_names},
 	{.name = "batch_size", .type = CT_INT, .off = SINK_OFF(batch_size), .min = 1, .max = 1000000},
 	{.name = "batch_ms", .type = CT_INT, .off = SINK_OFF(batch_ms), .min = 1, .max = 600000},
+	{.name = "apply_connections", .type = CT_INT, .off = SINK_OFF(apply_connections), .min = 1, .max = CFG_SINK_LANES_MAX},
 	{.name = "mappings", .type = CT_RECORDS, .required = true, .off = SINK_OFF(mappings),
 	 .count_off = SINK_OFF(nmappings), .sub = &cfg_mapping_section},
 };

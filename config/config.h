@@ -33,6 +33,9 @@ struct cfg_mapping {
 enum cfg_sink_type { CFG_SINK_POSTGRES, CFG_SINK_MYSQL };
 enum cfg_on_error { CFG_ON_ERROR_DLQ, CFG_ON_ERROR_STOP };
 
+/* Most target connections one sink process applies batches on (sinks[].apply_connections). */
+#define CFG_SINK_LANES_MAX 8
+
 struct cfg_sink {
 	char *name;
 	enum cfg_sink_type type;
@@ -41,6 +44,7 @@ struct cfg_sink {
 	enum cfg_on_error on_error;  /* default dlq */
 	int batch_size;              /* events per target transaction, default 5000 */
 	int batch_ms;                /* max latency of a batch, default 100 */
+	int apply_connections;       /* target connections applying batches in parallel, default 2 */
 	struct cfg_mapping *mappings;
 	size_t nmappings;
 	int line;

@@ -1,19 +1,25 @@
-/* sink.c: see sink.h. The main thread polls the consumer, decodes, and holds events for the batch; a
- * batch that is large or old enough goes (one target transaction with the positions) to a worker thread,
- * so that the target applies one batch while the next is read and decoded. One batch is in flight at a
+/* sink.c: see sink.h. The main thread polls the consumer, decodes, and holds events for the batch of
+ * their partition's lane; each lane (apply_connections of them) has its own target connection and worker
+ * thread, and applies the events of the partitions i % nlanes == lane of sink.parts, with those
+ * partitions' positions, in its own transactions. A key lives in one partition, so the lanes write
+ * disjoint rows and run in parallel on the target's cores. A lane's batch goes to its worker when it is
+ * large or old enough, or as soon as the worker is free (so that an idle target takes what there is at
+ * once), and the lane's next batch is read and decoded meanwhile. One batch per lane is in flight at a
  * time, and everything else that touches the target or the dead-letter producer (a new schema, a
- * truncate, a rebalance, a rejected event, stop) first waits for it and flushes synchronously.
+ * truncate, a rebalance, a rejected event, stop) first waits for all of them and flushes synchronously.
  * Events that cannot be applied go, after the batch is retried event by event, to the dead-letter
  * topic <prefix>.dlq.<sink> (or stop the sink with on_error: stop).
  *
- * Threads: while a job is in flight, the worker alone uses target, batch, dlq and the job; the main
- * thread may change only the p_* fields of parts (the job carries its own copy of the positions), never
- * the set of parts (assign and revoke wait for the job first). */
+ * Threads: while a lane's job is in flight, its worker alone uses the lane's target, batch and job (and
+ * the dead-letter producer, under dlq_mu); the main thread may change only the p_* fields of parts (the
+ * job carries its own copy of the positions) and the offsets of other lanes' partitions, never the set
+ * of parts (assign and revoke wait for every job first). The main thread's target is lane 0's. */
 #include "sinks/sink.h"
 
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,11 +91,26 @@ struct sink_job {
 	size_t nheld, capheld;
 	struct sink_pos *pos;
 	size_t npos, cappos;
+	int lane, nlanes; /* it stores the positions of the partitions i with i % nlanes == lane */
 	bool pending;  /* handed off: its result is still to be collected by sink_job_wait */
 	bool threaded; /* pending in the worker thread `thread` (else it ran inline) */
+	atomic_bool finished; /* the worker thread is done with it (to be joined) */
 	pthread_t thread;
 	int rc;
 	struct cerr err;
+};
+
+/* An apply lane: its own target connection and worker thread, applying the events of the partitions
+ * i % nlanes == index of sink.parts, with their positions, in its own transactions. A key lives in one
+ * partition, so the lanes write disjoint rows; the lanes apply in parallel on the target's cores. */
+struct sink_lane {
+	struct sink *sink;
+	int index;
+	struct target *target;
+	struct batch *batch;
+	struct sink_job cur; /* being filled */
+	struct sink_job fly; /* being applied */
+	int64_t batch_started_ms;
 };
 
 struct sink {
@@ -100,18 +121,20 @@ struct sink {
 	rd_kafka_t *dlq;
 	char *dlq_topic;
 	rd_kafka_resp_err_t dlq_result; /* of the last dead-letter message */
-	struct target *target;
+	pthread_mutex_t dlq_mu;         /* lanes isolating failed batches send dead letters at the same time */
+	pthread_mutex_t applied_mu;     /* lanes report the highest commit position applied */
+	int64_t applied_lsn;
+	struct target *target;          /* lanes[0]'s: the one the main thread uses (DDL, truncates, positions) */
 	struct schema_topic *schemas;
-	struct batch *batch;
+	struct sink_lane lanes[CFG_SINK_LANES_MAX];
+	int nlanes;
 	struct sink_map *maps;
 	size_t nmaps;
 	struct sink_part *parts;
 	size_t nparts;
 	size_t last_part; /* index of the last sink_part_find hit */
-	struct sink_job cur; /* being filled */
-	struct sink_job fly; /* being applied */
-	bool job_failed;     /* a batch could not be stored: nothing after it may be */
-	int64_t batch_started_ms;
+	bool job_failed;  /* a batch could not be stored: nothing after it may be */
+	struct cerr job_err;
 	int64_t barrier_poll_ms; /* next sink_barrier_poll */
 	bool fatal;
 	struct cerr fatal_err;
@@ -152,13 +175,14 @@ static void sink_sleep(struct sink *s, int ms)
 	}
 }
 
-/* Connects to the target, waiting for it with backoff. 0, or -1 (stop requested, or err not retriable). */
-static int sink_connect(struct sink *s, struct cerr *err)
+/* Connects to target t (a lane's), waiting for it with backoff. 0, or -1 (stop requested, or err not
+ * retriable). */
+static int sink_connect_to(struct sink *s, struct target *t, struct cerr *err)
 {
 	int backoff = SINK_BACKOFF_MIN_MS;
 
 	for (;;) {
-		if (target_connect(s->target, err) == 0)
+		if (target_connect(t, err) == 0)
 			return 0;
 		if (!err->retriable || s->stop_requested())
 			return -1;
@@ -167,6 +191,12 @@ static int sink_connect(struct sink *s, struct cerr *err)
 		sink_sleep(s, backoff);
 		backoff = backoff * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : backoff * 2;
 	}
+}
+
+/* Connects the main thread's target (see sink_connect_to). */
+static int sink_connect(struct sink *s, struct cerr *err)
+{
+	return sink_connect_to(s, s->target, err);
 }
 
 static struct sink_part *sink_part_find(struct sink *s, const char *topic, int32_t partition)
@@ -266,12 +296,19 @@ static struct mapping *sink_resolve(struct sink *s, struct sink_map *sm, uint64_
 		*refused = changed && !err->retriable;
 		return NULL;
 	}
-	while (target_prepare_table(s->target, &m->table, s->scfg->create_tables, err) < 0) {
-		/* a target that went away is waited for; a table that cannot hold the mapping is not */
-		if (!err->retriable || (log_warn(s->ctx, "%s; reconnecting", err->msg), sink_connect(s, err) < 0)) {
-			*refused = changed && !err->retriable;
-			mapping_free(m);
-			return NULL;
+	/* lane 0's connection makes the DDL; the other lanes' then read the table's new definition (their
+	 * batches are done: the caller flushed) */
+	for (int i = 0; i < s->nlanes; i++) {
+		struct target *t = s->lanes[i].target;
+
+		while (target_prepare_table(t, &m->table, s->scfg->create_tables, err) < 0) {
+			/* a target that went away is waited for; a table that cannot hold the mapping is not */
+			if (!err->retriable ||
+			    (log_warn(s->ctx, "%s; reconnecting", err->msg), sink_connect_to(s, t, err) < 0)) {
+				*refused = changed && !err->retriable;
+				mapping_free(m);
+				return NULL;
+			}
 		}
 	}
 	nr = realloc(sm->resolved, (sm->nresolved + 1) * sizeof *nr);
@@ -322,8 +359,8 @@ static rd_kafka_t *sink_dlq_producer(struct sink *s, struct cerr *err)
 }
 
 /* Writes the original message with its origin and the error in headers, and waits for the broker's
- * acknowledgement: the event's position moves past it only once it is durable there. */
-static int sink_dlq_send(struct sink *s, const rd_kafka_message_t *m, const char *why, struct cerr *err)
+ * acknowledgement: the event's position moves past it only once it is durable there. Under dlq_mu. */
+static int sink_dlq_send_locked(struct sink *s, const rd_kafka_message_t *m, const char *why, struct cerr *err)
 {
 	char part[16], off[32];
 	rd_kafka_headers_t *h;
@@ -368,6 +405,16 @@ static int sink_dlq_send(struct sink *s, const rd_kafka_message_t *m, const char
 	return 0;
 }
 
+static int sink_dlq_send(struct sink *s, const rd_kafka_message_t *m, const char *why, struct cerr *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->dlq_mu);
+	rc = sink_dlq_send_locked(s, m, why, err);
+	pthread_mutex_unlock(&s->dlq_mu);
+	return rc;
+}
+
 /* An event that cannot be applied: to the dead-letter topic, or stop (on_error: stop). */
 static int sink_reject(struct sink *s, const rd_kafka_message_t *m, const char *why, struct cerr *err)
 {
@@ -396,6 +443,12 @@ static void sink_job_free(struct sink_job *j)
 	free(j->pos);
 }
 
+/* Whether j stores the position of partition i (sink.parts[i]): those of its lane. */
+static bool sink_job_has(const struct sink_job *j, size_t i)
+{
+	return j->nlanes <= 1 || (int)(i % (size_t)j->nlanes) == j->lane;
+}
+
 /* Copies the partitions' p_* positions into j. */
 static int sink_job_snapshot(struct sink *s, struct sink_job *j, struct cerr *err)
 {
@@ -413,7 +466,8 @@ static int sink_job_snapshot(struct sink *s, struct sink_job *j, struct cerr *er
 	return 0;
 }
 
-static int sink_store_positions(struct sink *s, const struct sink_job *j, struct cerr *err)
+/* Stores j's positions (of its lane's partitions that moved) in t's transaction. */
+static int sink_store_positions(struct sink *s, struct target *t, const struct sink_job *j, struct cerr *err)
 {
 	struct target_position *pos = calloc(j->npos ? j->npos : 1, sizeof *pos);
 	size_t n = 0;
@@ -424,13 +478,13 @@ static int sink_store_positions(struct sink *s, const struct sink_job *j, struct
 	for (size_t i = 0; i < j->npos; i++) {
 		const struct sink_part *p = &s->parts[i];
 
-		if (j->pos[i].offset == p->offset)
+		if (!sink_job_has(j, i) || j->pos[i].offset == p->offset)
 			continue;
 		pos[n++] = (struct target_position){.topic = p->topic, .partition = p->partition,
 		                                    .offset = j->pos[i].offset, .commit_lsn = j->pos[i].lsn,
 		                                    .seq = j->pos[i].seq};
 	}
-	rc = n ? target_store_positions(s->target, s->scfg->name, pos, n, err) : 0;
+	rc = n ? target_store_positions(t, s->scfg->name, pos, n, err) : 0;
 	free(pos);
 	return rc;
 }
@@ -444,6 +498,8 @@ static void sink_job_committed(struct sink *s, const struct sink_job *j)
 	for (size_t i = 0; i < j->npos && i < s->nparts; i++) {
 		struct sink_part *p = &s->parts[i];
 
+		if (!sink_job_has(j, i))
+			continue;
 		/* every partition, moved or not: a commit that failed (say during a rebalance) is made good by the
 		 * next one, so lag tools do not show an idle partition stale */
 		if (j->pos[i].offset >= 0)
@@ -457,19 +513,19 @@ static void sink_job_committed(struct sink *s, const struct sink_job *j)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* One transaction: the events [from, to) of j and (positions) j's positions. */
-static int sink_apply(struct sink *s, const struct sink_job *j, size_t from, size_t to, bool positions,
-                      struct cerr *err)
+/* One transaction on l's target: the events [from, to) of j and (positions) j's positions. */
+static int sink_apply(struct sink *s, struct sink_lane *l, const struct sink_job *j, size_t from, size_t to,
+                      bool positions, struct cerr *err)
 {
-	batch_reset(s->batch);
+	batch_reset(l->batch);
 	for (size_t i = from; i < to; i++)
-		if (batch_add(s->batch, j->held[i].m, j->held[i].op,
+		if (batch_add(l->batch, j->held[i].m, j->held[i].op,
 		              json_object_get(j->held[i].value, j->held[i].op == 'd' ? "before" : "after"),
 		              j->held[i].msg->key, j->held[i].msg->key_len, err) < 0)
 			return -1;
-	if (target_begin(s->target, err) < 0 || batch_apply(s->batch, s->target, err) < 0 ||
-	    (positions && sink_store_positions(s, j, err) < 0) || target_commit(s->target, err) < 0) {
-		target_rollback(s->target);
+	if (target_begin(l->target, err) < 0 || batch_apply(l->batch, l->target, err) < 0 ||
+	    (positions && sink_store_positions(s, l->target, j, err) < 0) || target_commit(l->target, err) < 0) {
+		target_rollback(l->target);
 		return -1;
 	}
 	return 0;
@@ -477,14 +533,14 @@ static int sink_apply(struct sink *s, const struct sink_job *j, size_t from, siz
 
 /* A batch failed on its data: apply its events one by one; those that fail go to the dead-letter topic.
  * The positions are stored with the last transaction. */
-static int sink_isolate(struct sink *s, const struct sink_job *j, struct cerr *err)
+static int sink_isolate(struct sink *s, struct sink_lane *l, const struct sink_job *j, struct cerr *err)
 {
 	for (size_t i = 0; i < j->nheld; i++) {
 		struct cerr one = {0};
 		int tries = 0, backoff = SINK_BACKOFF_MIN_MS;
 
 		/* retried with backoff first: a constraint may hold once another table caught up */
-		while (sink_apply(s, j, i, i + 1, false, &one) < 0) {
+		while (sink_apply(s, l, j, i, i + 1, false, &one) < 0) {
 			if (one.retriable)
 				return cerr_set(err, true, "%s", one.msg);
 			if (s->stop_requested())
@@ -500,27 +556,27 @@ static int sink_isolate(struct sink *s, const struct sink_job *j, struct cerr *e
 		if (sink_reject(s, j->held[i].msg, one.msg, err) < 0)
 			return -1;
 	}
-	if (target_begin(s->target, err) < 0 || sink_store_positions(s, j, err) < 0 ||
-	    target_commit(s->target, err) < 0) {
-		target_rollback(s->target);
+	if (target_begin(l->target, err) < 0 || sink_store_positions(s, l->target, j, err) < 0 ||
+	    target_commit(l->target, err) < 0) {
+		target_rollback(l->target);
 		return -1;
 	}
 	return 0;
 }
 
-/* Whether the target already holds the positions j would store: 1 yes, 0 no, -1 err. */
-static int sink_batch_stored(struct sink *s, const struct sink_job *j, struct cerr *err)
+/* Whether l's target already holds the positions j would store: 1 yes, 0 no, -1 err. */
+static int sink_batch_stored(struct sink *s, struct sink_lane *l, const struct sink_job *j, struct cerr *err)
 {
 	struct target_position *pos = NULL;
 	size_t npos = 0;
 	int stored = 0, moved = 0;
 
-	if (target_load_positions(s->target, s->scfg->name, &pos, &npos, err) < 0)
+	if (target_load_positions(l->target, s->scfg->name, &pos, &npos, err) < 0)
 		return -1;
 	for (size_t i = 0; i < j->npos; i++) {
 		struct sink_part *p = &s->parts[i];
 
-		if (j->pos[i].offset == p->offset)
+		if (!sink_job_has(j, i) || j->pos[i].offset == p->offset)
 			continue;
 		moved++;
 		for (size_t k = 0; k < npos; k++)
@@ -533,17 +589,18 @@ static int sink_batch_stored(struct sink *s, const struct sink_job *j, struct ce
 	return moved > 0 && stored == moved ? 1 : 0;
 }
 
-/* Applies j and stores its positions, waiting for a target that is down; then frees its events. 0, or
- * -1 with err (stop requested during an outage: nothing stored; or a fatal error). */
-static int sink_job_run(struct sink *s, struct sink_job *j, struct cerr *err)
+/* Applies j on lane l and stores its positions, waiting for a target that is down; then frees its events.
+ * 0, or -1 with err (stop requested during an outage: nothing stored; or a fatal error). */
+static int sink_job_run(struct sink *s, struct sink_lane *l, struct sink_job *j, struct cerr *err)
 {
 	int backoff = SINK_BACKOFF_MIN_MS;
 	int64_t applied = 0;
 
 	for (;;) {
 		cerr_clear(err);
-		if (sink_apply(s, j, 0, j->nheld, true, err) == 0 || (!err->retriable && sink_isolate(s, j, err) == 0)) {
-			log_debug(s->ctx, "applied %zu events (%zu after collapsing)", j->nheld, batch_size(s->batch));
+		if (sink_apply(s, l, j, 0, j->nheld, true, err) == 0 ||
+		    (!err->retriable && sink_isolate(s, l, j, err) == 0)) {
+			log_debug(s->ctx, "applied %zu events (%zu after collapsing)", j->nheld, batch_size(l->batch));
 			break;
 		}
 		if (!err->retriable)
@@ -554,9 +611,9 @@ static int sink_job_run(struct sink *s, struct sink_job *j, struct cerr *err)
 		metric_add(sink_metrics.retries, 1);
 		sink_sleep(s, backoff);
 		backoff = backoff * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : backoff * 2;
-		if (s->stop_requested() || sink_connect(s, err) < 0)
+		if (s->stop_requested() || sink_connect_to(s, l->target, err) < 0)
 			return -1;
-		switch (sink_batch_stored(s, j, err)) {
+		switch (sink_batch_stored(s, l, j, err)) {
 		case 1:
 			log_info(s->ctx, "the batch was committed before the connection broke");
 			goto stored;
@@ -569,84 +626,118 @@ static int sink_job_run(struct sink *s, struct sink_job *j, struct cerr *err)
 	}
 stored:
 	for (size_t i = 0; i < j->npos; i++)
-		if (j->pos[i].lsn > applied)
+		if (sink_job_has(j, i) && j->pos[i].lsn > applied)
 			applied = j->pos[i].lsn;
-	if (applied > 0)
+	/* the highest of all lanes */
+	pthread_mutex_lock(&s->applied_mu);
+	if (applied > s->applied_lsn) {
+		s->applied_lsn = applied;
 		metric_set(sink_metrics.applied_lsn, applied);
+	}
+	pthread_mutex_unlock(&s->applied_mu);
 	metric_add(sink_metrics.events, (int64_t)j->nheld);
 	metric_add(sink_metrics.batches, 1);
-	batch_reset(s->batch);
+	batch_reset(l->batch);
 	sink_job_drop(j);
 	return 0;
 }
 
 static void *sink_job_thread(void *arg)
 {
-	struct sink *s = arg;
+	struct sink_lane *l = arg;
 
-	s->fly.rc = sink_job_run(s, &s->fly, &s->fly.err);
+	l->fly.rc = sink_job_run(l->sink, l, &l->fly, &l->fly.err);
+	atomic_store(&l->fly.finished, true);
 	return NULL;
 }
 
-/* Waits for the batch in flight, if any, and takes note of its outcome. 0, or -1 with err when it (or an
- * earlier one) could not be stored. */
-static int sink_job_wait(struct sink *s, struct cerr *err)
+/* Waits for lane l's batch in flight, if any, and takes note of its outcome. 0, or -1 with err when it
+ * (or an earlier one of any lane) could not be stored. */
+static int sink_lane_wait(struct sink *s, struct sink_lane *l, struct cerr *err)
 {
-	if (s->fly.pending) {
-		if (s->fly.threaded)
-			pthread_join(s->fly.thread, NULL);
-		s->fly.pending = s->fly.threaded = false;
-		if (s->fly.rc == 0) {
-			sink_job_committed(s, &s->fly);
+	if (l->fly.pending) {
+		if (l->fly.threaded)
+			pthread_join(l->fly.thread, NULL);
+		l->fly.pending = l->fly.threaded = false;
+		if (l->fly.rc == 0) {
+			sink_job_committed(s, &l->fly);
 		} else {
 			/* its events are consumed again after a restart, from the stored positions */
+			if (!s->job_failed)
+				s->job_err = l->fly.err;
 			s->job_failed = true;
-			sink_job_drop(&s->fly);
+			sink_job_drop(&l->fly);
 		}
 	}
 	if (s->job_failed) {
-		*err = s->fly.err;
+		*err = s->job_err;
 		return -1;
 	}
 	return 0;
 }
 
-/* Hands what is held (and the positions) to a batch: in the worker thread (background), or here. Waits
- * for the batch in flight first. 0, or -1 with err (see sink_job_wait). */
-static int sink_flush_start(struct sink *s, bool background, struct cerr *err)
+/* Waits for the batches in flight of all lanes (see sink_lane_wait). */
+static int sink_job_wait(struct sink *s, struct cerr *err)
+{
+	int rc = 0;
+
+	for (int i = 0; i < s->nlanes; i++)
+		if (sink_lane_wait(s, &s->lanes[i], err) < 0)
+			rc = -1;
+	return rc;
+}
+
+/* Hands what lane l holds (and its positions) to a batch: in its worker thread (background), or here.
+ * Waits for l's batch in flight first. 0, or -1 with err (see sink_lane_wait). */
+static int sink_flush_start(struct sink *s, struct sink_lane *l, bool background, struct cerr *err)
 {
 	struct sink_job swap;
-	bool dirty = s->cur.nheld > 0;
+	bool dirty = l->cur.nheld > 0;
 
-	if (sink_job_wait(s, err) < 0)
+	if (sink_lane_wait(s, l, err) < 0)
 		return -1;
-	for (size_t i = 0; !dirty && i < s->nparts; i++)
+	for (size_t i = (size_t)l->index; !dirty && i < s->nparts; i += (size_t)s->nlanes)
 		dirty = s->parts[i].p_offset != s->parts[i].offset;
 	if (!dirty)
 		return 0;
-	if (sink_job_snapshot(s, &s->cur, err) < 0)
+	if (sink_job_snapshot(s, &l->cur, err) < 0)
 		return -1;
-	swap = s->fly;
-	s->fly = s->cur;
-	s->cur = swap;
-	s->cur.nheld = 0;
-	s->batch_started_ms = 0;
-	s->fly.pending = true;
-	cerr_clear(&s->fly.err);
-	if (background && pthread_create(&s->fly.thread, NULL, sink_job_thread, s) == 0) {
-		s->fly.threaded = true;
+	swap = l->fly;
+	l->fly = l->cur;
+	l->cur = swap;
+	l->cur.nheld = 0;
+	l->batch_started_ms = 0;
+	l->fly.pending = true;
+	atomic_store(&l->fly.finished, false);
+	cerr_clear(&l->fly.err);
+	if (background && pthread_create(&l->fly.thread, NULL, sink_job_thread, l) == 0) {
+		l->fly.threaded = true;
 		return 0;
 	}
-	s->fly.rc = sink_job_run(s, &s->fly, &s->fly.err);
+	l->fly.rc = sink_job_run(s, l, &l->fly, &l->fly.err);
 	return 0;
 }
 
-/* Applies everything taken so far and stores the positions, before returning. */
+/* Applies everything taken so far (the lanes in parallel) and stores the positions, before returning. */
 static int sink_flush(struct sink *s, struct cerr *err)
 {
-	if (sink_flush_start(s, false, err) < 0)
-		return -1;
-	return sink_job_wait(s, err);
+	int rc = 0;
+
+	for (int i = 0; i < s->nlanes && rc == 0; i++)
+		rc = sink_flush_start(s, &s->lanes[i], s->nlanes > 1, err);
+	/* every lane's batch, also after a failure: none may be left running */
+	if (sink_job_wait(s, err) < 0)
+		rc = -1;
+	return rc;
+}
+
+/* Frees what lane l holds and has not handed off. */
+static void sink_lanes_drop_held(struct sink *s)
+{
+	for (int i = 0; i < s->nlanes; i++) {
+		sink_job_drop(&s->lanes[i].cur);
+		s->lanes[i].batch_started_ms = 0;
+	}
 }
 
 /* ---- taking messages ---- */
@@ -725,7 +816,7 @@ static int sink_barrier(struct sink *s, struct sink_part *p, rd_kafka_message_t 
 	/* everything taken before it first, then the arrival with p's position (and maybe the truncate) */
 	if (sink_flush(s, err) < 0)
 		return -1;
-	bj = (struct sink_job){0};
+	bj = (struct sink_job){.nlanes = 1};
 	p->p_offset = p->b_offset;
 	p->p_lsn = lsn;
 	p->p_seq = seq;
@@ -739,7 +830,7 @@ static int sink_barrier(struct sink *s, struct sink_part *p, rd_kafka_message_t 
 		    target_barrier_is_done(s->target, &b, &done, err) == 0 &&
 		    (done || arrived < nparts ||
 		     (target_truncate(s->target, &mp->table, err) == 0 && target_barrier_done(s->target, &b, err) == 0)) &&
-		    sink_store_positions(s, &bj, err) == 0 && target_commit(s->target, err) == 0)
+		    sink_store_positions(s, s->target, &bj, err) == 0 && target_commit(s->target, err) == 0)
 			break;
 		target_rollback(s->target);
 		if (!err->retriable || sink_connect(s, err) < 0) {
@@ -791,9 +882,11 @@ static int sink_barrier_poll(struct sink *s, struct cerr *err)
 	return 0;
 }
 
-static int sink_hold(struct sink *s, struct sink_held h, struct cerr *err)
+/* Holds h, an event of partition sink.parts[part], in its lane's batch. */
+static int sink_hold(struct sink *s, size_t part, struct sink_held h, struct cerr *err)
 {
-	struct sink_job *j = &s->cur;
+	struct sink_lane *l = &s->lanes[part % (size_t)s->nlanes];
+	struct sink_job *j = &l->cur;
 
 	if (j->nheld == j->capheld) {
 		size_t nc = j->capheld ? j->capheld * 2 : 1024;
@@ -805,8 +898,8 @@ static int sink_hold(struct sink *s, struct sink_held h, struct cerr *err)
 		j->capheld = nc;
 	}
 	j->held[j->nheld++] = h;
-	if (!s->batch_started_ms)
-		s->batch_started_ms = clock_mono_ms();
+	if (!l->batch_started_ms)
+		l->batch_started_ms = clock_mono_ms();
 	return 0;
 }
 
@@ -913,8 +1006,8 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 	p->p_offset = m->offset;
 	p->p_lsn = lsn;
 	p->p_seq = seq;
-	return sink_hold(s, (struct sink_held){.msg = m, .m = mp, .op = strcmp(op, "d") == 0 ? 'd' : 'u', .value = value},
-	                 err);
+	return sink_hold(s, (size_t)(p - s->parts),
+	                 (struct sink_held){.msg = m, .m = mp, .op = strcmp(op, "d") == 0 ? 'd' : 'u', .value = value}, err);
 reject:
 	json_decref(value);
 	/* the dead-letter producer is the batch in flight's until it is done */
@@ -950,7 +1043,7 @@ static int sink_assign(struct sink *s, rd_kafka_topic_partition_list_t *l, struc
 	/* the job in flight reads the parts: done with them first */
 	if (sink_job_wait(s, err) < 0)
 		return -1;
-	sink_job_drop(&s->cur);
+	sink_lanes_drop_held(s);
 	while (target_load_positions(s->target, s->scfg->name, &pos, &npos, err) < 0) {
 		if (!err->retriable || sink_connect(s, err) < 0)
 			return -1;
@@ -1028,7 +1121,7 @@ static void sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic
 		s->fatal = true;
 		s->fatal_err = err;
 	}
-	sink_job_drop(&s->cur);
+	sink_lanes_drop_held(s);
 	sink_forget_parts(s);
 	rd_kafka_assign(rk, NULL);
 }
@@ -1123,8 +1216,25 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 	sink_metrics_register(scfg->name);
 	s.maps = calloc(scfg->nmappings ? scfg->nmappings : 1, sizeof *s.maps);
 	s.schemas = schema_topic_new(cfg);
-	s.batch = batch_new();
-	if (!s.maps || !s.schemas || !s.batch || asprintf(&s.dlq_topic, "%s.dlq.%s", cfg->kafka.topic_prefix, scfg->name) < 0) {
+	pthread_mutex_init(&s.dlq_mu, NULL);
+	pthread_mutex_init(&s.applied_mu, NULL);
+	s.nlanes = scfg->apply_connections < 1 ? 1 :
+	           scfg->apply_connections > CFG_SINK_LANES_MAX ? CFG_SINK_LANES_MAX : scfg->apply_connections;
+	for (int i = 0; i < s.nlanes; i++) {
+		struct sink_lane *l = &s.lanes[i];
+
+		*l = (struct sink_lane){.sink = &s, .index = i, .batch = batch_new()};
+		l->cur.lane = l->fly.lane = i;
+		l->cur.nlanes = l->fly.nlanes = s.nlanes;
+		if (!l->batch) {
+			cerr_set(err, false, "out of memory");
+			goto cleanup;
+		}
+		if (!(l->target = target_new(scfg, err)))
+			goto cleanup;
+	}
+	s.target = s.lanes[0].target;
+	if (!s.maps || !s.schemas || asprintf(&s.dlq_topic, "%s.dlq.%s", cfg->kafka.topic_prefix, scfg->name) < 0) {
 		cerr_set(err, false, "out of memory");
 		goto cleanup;
 	}
@@ -1137,12 +1247,15 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 		}
 		s.nmaps++;
 	}
-	if (!(s.target = target_new(scfg, err)) || sink_connect(&s, err) < 0 || sink_prepare(&s, err) < 0 ||
-	    sink_consumer(&s, err) < 0)
+	for (int i = 0; i < s.nlanes; i++)
+		if (sink_connect_to(&s, s.lanes[i].target, err) < 0)
+			goto cleanup;
+	if (sink_prepare(&s, err) < 0 || sink_consumer(&s, err) < 0)
 		goto cleanup;
 	log_info(s.ctx, "consuming %zu topics in group cleave.%s", s.nmaps, scfg->name);
 	while (!stop_requested() && !s.fatal) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(s.consumer, 100);
+		int64_t now;
 
 		if (m && m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
 			cerr_set(err, false,
@@ -1167,17 +1280,24 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 				goto cleanup;
 			break;
 		}
-		if (s.cur.nheld >= (size_t)scfg->batch_size ||
-		    (s.batch_started_ms && clock_mono_ms() - s.batch_started_ms >= scfg->batch_ms) ||
-		    (!m && s.cur.nheld == 0)) {
-			/* in the background: the next batch is read while this one is applied */
-			if (sink_flush_start(&s, true, err) < 0) {
-				if (!stop_requested() || !err->retriable)
-					goto cleanup;
-				break;
+		now = clock_mono_ms();
+		for (int i = 0; i < s.nlanes; i++) {
+			struct sink_lane *l = &s.lanes[i];
+
+			if (l->cur.nheld >= (size_t)scfg->batch_size ||
+			    (l->batch_started_ms && now - l->batch_started_ms >= scfg->batch_ms) ||
+			    (l->cur.nheld > 0 && (!l->fly.pending || atomic_load(&l->fly.finished))) ||
+			    (!m && l->cur.nheld == 0)) {
+				/* in the background: the next batch is read while this one is applied */
+				if (sink_flush_start(&s, l, true, err) < 0) {
+					if (!stop_requested() || !err->retriable)
+						goto cleanup;
+					goto stopped;
+				}
 			}
 		}
 	}
+stopped:
 	if (s.fatal) {
 		*err = s.fatal_err;
 		goto cleanup;
@@ -1198,8 +1318,14 @@ cleanup:
 	}
 	if (s.dlq)
 		rd_kafka_destroy(s.dlq);
-	sink_job_free(&s.cur);
-	sink_job_free(&s.fly);
+	for (int i = 0; i < s.nlanes; i++) {
+		sink_job_free(&s.lanes[i].cur);
+		sink_job_free(&s.lanes[i].fly);
+		batch_free(s.lanes[i].batch);
+		target_free(s.lanes[i].target);
+	}
+	pthread_mutex_destroy(&s.dlq_mu);
+	pthread_mutex_destroy(&s.applied_mu);
 	sink_forget_parts(&s);
 	for (size_t i = 0; i < s.nmaps; i++) {
 		for (size_t k = 0; k < s.maps[i].nresolved; k++)
@@ -1211,9 +1337,7 @@ cleanup:
 		free(s.maps[i].topic);
 	}
 	free(s.maps);
-	target_free(s.target);
 	schema_topic_free(s.schemas);
-	batch_free(s.batch);
 	free(s.dlq_topic);
 	return rc;
 }

@@ -1016,7 +1016,8 @@ static void sf_lost_at_first_event(struct sf *f, enum stest_engine engine, const
 	ctest_start(&f->t.c);
 	sf_sink_start(f, 0);
 	assert_true(proc_poll_log(f->proc[0], "has no events yet", 0));
-	assert_int_equal(sf_kill_connections_once(f, false), 1);
+	/* one per apply lane (apply_connections, 2 by default: docs/sinks.md) */
+	assert_int_equal(sf_kill_connections_once(f, false), 2);
 	sf_wl_commit(&f->wl, 1);
 	if (!poll_until(sf_rows_or_exit, f, SF_CATCH_UP_MS) || !sf_sink_running(f, 0)) {
 		proc_print_log(f->proc[0], 40);

@@ -78,6 +78,7 @@ static void test_example(void **state)
 	assert_int_equal(s->on_error, CFG_ON_ERROR_DLQ);
 	assert_int_equal(s->batch_size, 5000);
 	assert_int_equal(s->batch_ms, 100);
+	assert_int_equal(s->apply_connections, 2);
 	assert_int_equal(s->line, 12);
 	assert_int_equal(s->nmappings, 2);
 
@@ -153,6 +154,7 @@ static void test_sink_defaults(void **state)
 	assert_int_equal(s->on_error, CFG_ON_ERROR_DLQ);
 	assert_int_equal(s->batch_size, 5000);
 	assert_int_equal(s->batch_ms, 100);
+	assert_int_equal(s->apply_connections, 2);
 	assert_int_equal(s->nmappings, 1);
 	assert_table(&s->mappings[0].source, "public", "users");
 	assert_string_equal(s->mappings[0].target, "users"); /* the source table's name */
@@ -193,6 +195,7 @@ static void test_every_key(void **state)
 	assert_int_equal(s->on_error, CFG_ON_ERROR_STOP);
 	assert_int_equal(s->batch_size, 100);
 	assert_int_equal(s->batch_ms, 20);
+	assert_int_equal(s->apply_connections, 3);
 	assert_int_equal(s->nmappings, 1);
 	assert_string_equal(s->mappings[0].target, "users");
 	assert_int_equal(s->mappings[0].ncolumns, 2);
@@ -339,6 +342,9 @@ static const struct error_case error_cases[] = {
 	{"config/err_int_range.yaml",
 	 "config/err_int_range.yaml:11: "
 	 "sinks[0].batch_ms: must be between 1 and 600000, got 0"},
+	{"config/err_apply_connections.yaml",
+	 "config/err_apply_connections.yaml:11: "
+	 "sinks[0].apply_connections: must be between 1 and 8, got 9"},
 	{"config/err_int_yes.yaml",
 	 "config/err_int_yes.yaml:11: "
 	 "sinks[0].batch_size: expected an integer, got 'yes'"},
@@ -447,7 +453,7 @@ static const struct error_case error_cases[] = {
 	{"config/err_sink_unknown_key.yaml",
 	 "config/err_sink_unknown_key.yaml:11: "
 	 "sinks[0].pasword: unknown key (known keys here: name, type, dsn, create_tables, on_error, "
-	 "batch_size, batch_ms, mappings)"},
+	 "batch_size, batch_ms, apply_connections, mappings)"},
 	{"config/err_sinks_mapping.yaml",
 	 "config/err_sinks_mapping.yaml:8: "
 	 "sinks: expected a list, got a mapping"},

@@ -1,0 +1,146 @@
+/* test_sink_lanes.c: a sink with apply_connections: 3 (docs/sinks.md, apply lanes) applies through three
+ * target connections and ends with exactly the source's rows and a stored position for every partition
+ * that holds events, equal to that partition's last offset; after a restart it goes on from there. Small
+ * batches (batch_size: 7) so that every lane commits many transactions, and rows changed several times
+ * (inserted, updated twice, some deleted) so that the order within a key matters. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/sinktest.h"
+#include "tests/support/testenv.h"
+
+#ifndef CLEAVE_BIN
+#error "CLEAVE_BIN must name the cleave binary under test"
+#endif
+
+#define WAIT_MS 90000
+
+#define ITEMS_TABLE "CREATE TABLE items (id bigint PRIMARY KEY, ver integer NOT NULL, note text)"
+
+static const char *const sinks_yaml = "sinks:\n"
+                                      "  - name: lanes_pg\n"
+                                      "    type: postgres\n"
+                                      "    dsn: \"${PG_TARGET_DSN}\"\n"
+                                      "    create_tables: true\n"
+                                      "    batch_size: 7\n"
+                                      "    batch_ms: 20\n"
+                                      "    apply_connections: 3\n"
+                                      "    mappings:\n"
+                                      "      - source: public.items\n"
+                                      "  - name: lanes_my\n"
+                                      "    type: mysql\n"
+                                      "    dsn: \"${MYSQL_TARGET_DSN}\"\n"
+                                      "    create_tables: true\n"
+                                      "    batch_size: 7\n"
+                                      "    batch_ms: 20\n"
+                                      "    apply_connections: 3\n"
+                                      "    mappings:\n"
+                                      "      - source: public.items\n";
+
+/* Rows from..to-1: inserted, updated twice (each its own transaction per 50 rows), every fifth deleted. */
+static void workload(struct stest *t, int from, int to)
+{
+	for (int lo = from; lo < to; lo += 50) {
+		int hi = lo + 50 < to ? lo + 50 : to;
+
+		pgtest_exec(t->c.pg,
+		            "INSERT INTO items SELECT g, 0, 'n' || g FROM generate_series(%d, %d) g", lo, hi - 1);
+		pgtest_exec(t->c.pg, "UPDATE items SET ver = ver + 1 WHERE id BETWEEN %d AND %d", lo, hi - 1);
+		pgtest_exec(t->c.pg, "UPDATE items SET ver = ver + 1, note = note || '!' WHERE id BETWEEN %d AND %d",
+		            lo, hi - 1);
+		pgtest_exec(t->c.pg, "DELETE FROM items WHERE id BETWEEN %d AND %d AND id %% 5 = 0", lo, hi - 1);
+	}
+}
+
+/* "partition:last offset,..." of the partitions of the items topic that hold messages. */
+static char *topic_ends(struct stest *t)
+{
+	const char *topic = ctest_topic(&t->c, "public.items");
+	struct ktest_msgs *m = kafkatest_consume_idle(topic, 1000, 30000);
+	int64_t last[64];
+	int n = kafkatest_partition_count(topic, 10000);
+	char *s = calloc(1, 64 * 32);
+
+	assert_true(n > 0 && n <= 64);
+	for (int i = 0; i < n; i++)
+		last[i] = -1;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].offset > last[m->v[i].partition])
+			last[m->v[i].partition] = m->v[i].offset;
+	for (int i = 0; i < n; i++)
+		if (last[i] >= 0)
+			sprintf(s + strlen(s), "%s%d:%lld", s[0] ? "," : "", i, (long long)last[i]);
+	ktest_msgs_free(m);
+	return s;
+}
+
+static void test_lanes(void **state)
+{
+	struct stest t;
+	const char *argv[] = {CLEAVE_BIN, "sink", "-c", NULL, "--sink", "lanes_pg", NULL};
+	const char *env[] = {"PGAPPNAME=lanes_pg", NULL};
+	struct proc *pg_sink;
+	char *want;
+
+	(void)state;
+	stest_init(&t, ITEMS_TABLE, "public.items", sinks_yaml);
+	argv[3] = t.c.config_path;
+	stest_start_capture(&t);
+	/* spawned here with an application name, so that its target connections can be counted */
+	pg_sink = proc_spawn("lanes_pg", argv, env);
+	stest_start_sink(&t, "lanes_my");
+
+	workload(&t, 1, 1001);
+	assert_true(stest_wait_same(&t, STEST_PG, "public.items", "items", NULL, WAIT_MS));
+	assert_true(stest_wait_same(&t, STEST_MYSQL, "public.items", "items", NULL, WAIT_MS));
+	/* three lanes, three connections (they connect at the start and stay) */
+	assert_int_equal(pgtest_value_int(t.pg,
+	                                  "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+	                                  " AND application_name = 'lanes_pg'"),
+	                 3);
+	/* every partition's position is stored, at its last offset (the lanes commit their positions with
+	 * their rows; tombstones are taken too) */
+	want = topic_ends(&t);
+	assert_true(stest_wait_value(&t, STEST_PG,
+	                             "SELECT string_agg(kafka_partition || ':' || kafka_offset, ',' ORDER BY"
+	                             " kafka_partition) FROM cleave_positions WHERE sink = 'lanes_pg'",
+	                             want, WAIT_MS));
+
+	/* a restart goes on from the stored positions: nothing lost, nothing applied twice (ver counts) */
+	assert_int_equal(proc_stop(pg_sink, 60000), 0);
+	proc_free(pg_sink);
+	assert_int_equal(stest_stop_sink(&t, "lanes_my"), 0);
+	workload(&t, 1001, 1501);
+	pgtest_exec(t.c.pg, "UPDATE items SET ver = ver + 10 WHERE id %% 7 = 0");
+	pg_sink = proc_spawn("lanes_pg", argv, env);
+	stest_start_sink(&t, "lanes_my");
+	assert_true(stest_wait_same(&t, STEST_PG, "public.items", "items", NULL, WAIT_MS));
+	assert_true(stest_wait_same(&t, STEST_MYSQL, "public.items", "items", NULL, WAIT_MS));
+	free(want);
+	want = topic_ends(&t);
+	assert_true(stest_wait_value(&t, STEST_PG,
+	                             "SELECT string_agg(kafka_partition || ':' || kafka_offset, ',' ORDER BY"
+	                             " kafka_partition) FROM cleave_positions WHERE sink = 'lanes_pg'",
+	                             want, WAIT_MS));
+	free(want);
+	if (proc_stop(pg_sink, 60000) != 0)
+		proc_print_log(pg_sink, 40);
+	proc_free(pg_sink);
+	stest_fini(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lanes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
