@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#define OID_INT2 21u
 #define OID_BPCHAR 1042u
 #define OID_BPCHAR_ARRAY 1014u
 #define OID_JSON 114u
@@ -263,12 +264,13 @@ static int canon_pg_pg(const struct coltype *t, const char *c, struct buf *out)
 /* The hash function of the kind's values (the extended hash support function of the type's default hash
  * operator class, so equal values hash alike exactly as in hash_record_extended), as a template: '@' is the
  * value, '$' the seed. Kinds whose support function takes another type than the column's (date, boolean,
- * timestamptz, bytea) go through hash_record_extended of a one-column row. */
+ * bytea) go through hash_record_extended of a one-column row. */
 static const char *canon_pg_hash_fn(const struct coltype *t)
 {
 	switch (t->kind) {
-	case CT_INT:
-	case CT_LONG: /* smallint and integer widen to bigint: hashint8extended equals hashint4extended there */
+	case CT_INT: /* the column's own width: a target of another type hashes texts (rs_column.loose) */
+		return t->pg_oid == OID_INT2 ? "hashint2extended(@, $)" : "hashint4extended(@, $)";
+	case CT_LONG:
 		return "hashint8extended(@, $)";
 	case CT_FLOAT:
 	case CT_DOUBLE: /* real widens exactly; hashfloat4extended is defined as the double's hash */
@@ -288,6 +290,9 @@ static const char *canon_pg_hash_fn(const struct coltype *t)
 		return "time_hash_extended(@, $)";
 	case CT_TIMESTAMP:
 		return "timestamp_hash_extended(@, $)";
+	case CT_TIMESTAMPTZ: /* as timestamp in the session's TimeZone, UTC on both sides (canon_pg_session):
+	                      * cheaper than a one-column row */
+		return "timestamp_hash_extended(@::timestamp, $)";
 	case CT_ARRAY:
 		if (t->elem == CT_JSON)
 			return "hash_array_extended(@::jsonb[], $)";

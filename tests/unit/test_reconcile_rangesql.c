@@ -205,9 +205,9 @@ static void test_pg_fast_hash(void **state)
 	coltype_from_pg(2950, -1, &cols[4].type); /* a uuid kept in text in the target: its text is hashed */
 	cols[4] = (struct rs_column){.name = "u", .type = cols[4].type, .loose = true};
 	assert_int_equal(rs_side_init(&s, SINKVALUE_PG, SINKVALUE_PG, NULL, "t", cols, 5), 0);
-	assert_string_equal(s.hash, "(coalesce(hashint8extended(\"id\", 1), 0) # coalesce(jsonb_hash_extended(\"j\"::jsonb, 2), 0)"
+	assert_string_equal(s.hash, "(coalesce(hashint4extended(\"id\", 1), 0) # coalesce(jsonb_hash_extended(\"j\"::jsonb, 2), 0)"
 	                            " # coalesce(hashtextextended(\"e\"::text, 3), 0)"
-	                            " # coalesce(hash_record_extended(ROW(\"ts\"), 4), 0)"
+	                            " # coalesce(timestamp_hash_extended(\"ts\"::timestamp, 4), 0)"
 	                            " # coalesce(hashtextextended(\"u\"::text, 5), 0))");
 	assert_string_equal(s.cx[1], "\"j\"::jsonb::text");
 	rs_side_free(&s);
