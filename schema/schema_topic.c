@@ -178,16 +178,23 @@ int schema_topic_envelopes(struct schema_topic *st, const char *schema, const ch
 	return 0;
 }
 
-json_t *schema_topic_decode(struct schema_topic *st, const void *p, size_t n, struct cerr *err)
+/* The writer schema of a single-object encoded message, or NULL with err. */
+static struct schema_entry *schema_topic_entry_of(struct schema_topic *st, const void *p, size_t n, struct cerr *err)
 {
-	struct schema_entry *e;
 	uint64_t id;
 
 	if (avro_get_soe_header(p, n, &id) < 0) {
 		cerr_set(err, false, "not an Avro single-object encoded message (%zu bytes)", n);
 		return NULL;
 	}
-	if (!(e = schema_topic_get(st, id, err)))
+	return schema_topic_get(st, id, err);
+}
+
+json_t *schema_topic_decode(struct schema_topic *st, const void *p, size_t n, struct cerr *err)
+{
+	struct schema_entry *e;
+
+	if (!(e = schema_topic_entry_of(st, p, n, err)))
 		return NULL;
 	if (!e->decoder && !(e->decoder = avro_decoder_new(e->json, err)))
 		return NULL;
@@ -199,13 +206,8 @@ json_t *schema_topic_decode_event(struct schema_topic *st, const void *p, size_t
 	/* what sinks/sink.c reads of an envelope */
 	static const char *const sink_fields[] = {"op", "before", "after", "source.commit_lsn", "source.seq", NULL};
 	struct schema_entry *e;
-	uint64_t id;
 
-	if (avro_get_soe_header(p, n, &id) < 0) {
-		cerr_set(err, false, "not an Avro single-object encoded message (%zu bytes)", n);
-		return NULL;
-	}
-	if (!(e = schema_topic_get(st, id, err)))
+	if (!(e = schema_topic_entry_of(st, p, n, err)))
 		return NULL;
 	if (!e->plan) {
 		if (!(e->plan = avro_plan_new(e->json, err)))
