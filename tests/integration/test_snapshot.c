@@ -327,6 +327,19 @@ static int sn_request(struct stest *t, const char *table, int want)
 	return rc;
 }
 
+/* Whether the last record of `table` in the control topic contains `needle`. */
+static bool sn_control_last_has(struct ctest *t, const char *table, const char *needle)
+{
+	struct ktest_msgs *m = kafkatest_consume_to_end(testenv_fmt("%s._snapshots", t->prefix), 30000);
+	bool found = false;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].key && m->v[i].key_len == strlen(table) && memcmp(m->v[i].key, table, m->v[i].key_len) == 0)
+			found = m->v[i].value && memmem(m->v[i].value, m->v[i].value_len, needle, strlen(needle)) != NULL;
+	ktest_msgs_free(m);
+	return found;
+}
+
 /* `cleave status --json`: the state of table's snapshot record ("done", "running", "none"). */
 static char *sn_status_state(struct stest *t, const char *table)
 {
@@ -357,6 +370,7 @@ static void test_snapshot_command(void **unused)
 {
 	const char *map_a = "      - source: public.a\n        target: a\n";
 	struct stest t;
+	int64_t deadline;
 	pid_t wl;
 	char *log, *state;
 
@@ -399,6 +413,26 @@ static void test_snapshot_command(void **unused)
 	state = sn_status_state(&t, "public.a");
 	assert_string_equal(state, "done");
 	free(state);
+
+	/* again, capture SIGKILLed once it has read the request (before or after its record reached Kafka,
+	 * during or after the copy): the restarted capture reads the request again or resumes from the record;
+	 * the rows come back all the same */
+	pgtest_exec(t.pg, "DELETE FROM a WHERE id %% 10 = 4");
+	assert_false(stest_same(&t, STEST_PG, "public.a", "a", NULL, false));
+	proc_log_mark(t.c.capture);
+	assert_int_equal(sn_request(&t, "public.a", 0), 0);
+	sn_wait_log(t.c.capture, "public.a: a snapshot was requested (cleave snapshot)", SN_DONE_MS);
+	ctest_kill(&t.c);
+	ctest_start(&t.c);
+	deadline = clock_mono_ms() + SN_DONE_MS;
+	while (!sn_control_last_has(&t.c, "public.a", "\"done\"") ||
+	       !stest_same(&t, STEST_PG, "public.a", "a", NULL, false)) {
+		if (clock_mono_ms() > deadline) {
+			proc_print_log(t.c.capture, 40);
+			fail_msg("the copy requested before the kill did not complete");
+		}
+	}
+	assert_true(stest_wait_same(&t, STEST_PG, "public.a", "a", NULL, SN_SAME_MS));
 	stest_fini(&t);
 }
 
