@@ -716,15 +716,14 @@ static int snap_request(struct capture *c, const char *name, size_t len, struct 
 int capture_snap_message(struct capture *c, const struct pgo_msg *m, struct cerr *err)
 {
 	struct capture_snap *s = &c->snap;
-	size_t tlen = strlen(s->token), slen = strlen(c->cfg->source.slot);
-	const char *content = m->u.message.content;
+	size_t tlen = strlen(s->token);
+	const char *content = m->u.message.content, *req;
 
 	if (strcmp(m->u.message.prefix, "cleave") != 0)
 		return 0;
-	/* "snap:<slot>:<schema.table>", written by `cleave snapshot`; another slot's request is not ours */
-	if (m->u.message.len > 6 + slen && memcmp(content, "snap:", 5) == 0 &&
-	    memcmp(content + 5, c->cfg->source.slot, slen) == 0 && content[5 + slen] == ':')
-		return snap_request(c, content + 6 + slen, m->u.message.len - 6 - slen, err);
+	/* a request of `cleave snapshot`; another slot's is not ours */
+	if ((req = snapctl_request_table(content, m->u.message.len, c->cfg->source.slot)))
+		return snap_request(c, req, m->u.message.len - (size_t)(req - content), err);
 	if (!s->plan || s->chunk == CAPTURE_CHUNK_NONE)
 		return 0;
 	if (m->u.message.len != 3 + tlen || memcmp(content + 3, s->token, tlen) != 0)

@@ -2,6 +2,7 @@
 #include "capture/snapctl.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,4 +186,21 @@ struct snapctl *snapctl_load(const struct cleave_config *cfg, const char *topic,
 		return NULL;
 	}
 	return s;
+}
+
+#define SNAPCTL_REQUEST "snap:"
+
+void snapctl_request_format(const char *slot, const char *schema, const char *table, char *out, size_t outlen)
+{
+	snprintf(out, outlen, SNAPCTL_REQUEST "%s:%s.%s", slot, schema, table);
+}
+
+const char *snapctl_request_table(const char *content, size_t len, const char *slot)
+{
+	size_t plen = strlen(SNAPCTL_REQUEST), slen = strlen(slot);
+
+	if (len <= plen + slen + 1 || memcmp(content, SNAPCTL_REQUEST, plen) != 0 ||
+	    memcmp(content + plen, slot, slen) != 0 || content[plen + slen] != ':')
+		return NULL;
+	return content + plen + slen + 1;
 }

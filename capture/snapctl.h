@@ -35,6 +35,13 @@ int snapctl_format(bool done, const char *const *last_key, int nkey, struct buf 
 int snapctl_parse(const char *json, size_t len, struct snapctl_rec *rec, struct cerr *err);
 void snapctl_rec_clear(struct snapctl_rec *rec);
 
+/* A request to copy a table again (`cleave snapshot`), the content of a transactional logical decoding
+ * message with prefix "cleave": "snap:<slot>:<schema>.<table>". snapctl_request_format writes one into out
+ * (truncated to outlen); snapctl_request_table returns where the table name starts in a message's content
+ * (len bytes, not NUL-terminated) when it is a request for `slot`, else NULL. */
+void snapctl_request_format(const char *slot, const char *schema, const char *table, char *out, size_t outlen);
+const char *snapctl_request_table(const char *content, size_t len, const char *slot);
+
 /* The last record of every table in the topic. */
 struct snapctl {
 	struct snapctl_rec *recs;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/snapctl.h"
 #include "common/pg.h"
 #include "src/cli.h"
 
@@ -100,7 +101,7 @@ static int snapshot_request(const struct cleave_config *cfg, const struct cfg_ta
 	res = PQexec(conn, "BEGIN");
 	for (int i = 0; i < n && PQresultStatus(res) != PGRES_FATAL_ERROR; i++) {
 		PQclear(res);
-		snprintf(msg, sizeof msg, "snap:%s:%s.%s", slot, tables[i]->schema, tables[i]->name);
+		snapctl_request_format(slot, tables[i]->schema, tables[i]->name, msg, sizeof msg);
 		p[0] = msg;
 		res = PQexecParams(conn, "SELECT pg_logical_emit_message(true, 'cleave', $1)", 1, NULL, p, NULL, NULL, 0);
 	}

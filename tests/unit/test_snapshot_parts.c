@@ -104,6 +104,25 @@ static void test_record_parse(void **state)
 	snapctl_rec_clear(&r);
 }
 
+/* `cleave snapshot` requests: written and recognised for this slot only */
+static void test_request(void **state)
+{
+	char msg[128];
+	const char *t;
+
+	(void)state;
+	snapctl_request_format("cleave", "public", "orders", msg, sizeof msg);
+	assert_string_equal(msg, "snap:cleave:public.orders");
+	t = snapctl_request_table(msg, strlen(msg), "cleave");
+	assert_non_null(t);
+	assert_int_equal(strlen(msg) - (size_t)(t - msg), strlen("public.orders"));
+	assert_memory_equal(t, "public.orders", strlen("public.orders"));
+	assert_null(snapctl_request_table(msg, strlen(msg), "clea"));    /* another slot, a prefix of it */
+	assert_null(snapctl_request_table(msg, strlen(msg), "cleave2")); /* another slot */
+	assert_null(snapctl_request_table("snap:cleave:", 12, "cleave")); /* no table */
+	assert_null(snapctl_request_table("lw:cleave:1:2", 13, "cleave")); /* a watermark */
+}
+
 static void test_chunk_sql(void **state)
 {
 	struct pgo_column cols[3] = {{.name = "a"}, {.name = "b"}, {.name = "c"}};
@@ -160,7 +179,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_keys),   cmocka_unit_test(test_record_format),
 		cmocka_unit_test(test_record_parse),  cmocka_unit_test(test_chunk_sql),
-		cmocka_unit_test(test_progress_done),
+		cmocka_unit_test(test_progress_done), cmocka_unit_test(test_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
