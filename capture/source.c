@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,16 @@
 #include "common/pg.h"
 
 #define SOURCE_STOP_TIMEOUT_MS 5000
+
+/* A busy stream is read in chunks: woken for every message the walsender sends, capture would cost the
+ * walsender a wakeup each (a third of its CPU in a bulk load). When the socket woke capture more than
+ * SOURCE_BUSY_WAKEUPS times in SOURCE_BUSY_WINDOW_MS, the kernel is asked to wake it only once
+ * SOURCE_LOWAT_BYTES are there (SO_RCVLOWAT), and capture looks at least every SOURCE_LOWAT_WAIT_MS
+ * anyway; a look that finds less than that leaves the mode (a quiet stream is read message by message). */
+#define SOURCE_BUSY_WAKEUPS 50
+#define SOURCE_BUSY_WINDOW_MS 100
+#define SOURCE_LOWAT_BYTES 65536
+#define SOURCE_LOWAT_WAIT_MS 5
 
 /* The text forms pgtext.h parses depend on these session settings of the walsender. */
 #define SOURCE_SESSION_OPTIONS \
@@ -27,6 +38,9 @@ struct source {
 	PGconn *exporting; /* replication connection that created the slot and holds its exported snapshot */
 	PGconn *catalog;  /* plain connection for catalog lookups while streaming, opened on first use */
 	char *copybuf;    /* the last CopyData message, owned by libpq (PQfreemem) */
+	bool lowat;       /* SO_RCVLOWAT is SOURCE_LOWAT_BYTES on repl's socket (see SOURCE_BUSY_WAKEUPS) */
+	int wakeups;      /* since window_ms */
+	int64_t window_ms;
 	char dbname[128];
 	char ctx[160];    /* log context: slot=... */
 };
@@ -498,6 +512,8 @@ int source_start(struct source *s, struct cerr *err)
 	source_stop(s);
 	source_release_snapshot(s);
 	s->repl = source_connect(s, true, err);
+	s->lowat = false; /* a new socket: read message by message until the stream is busy */
+	s->wakeups = 0;
 	if (!s->repl)
 		return -1;
 	buf_init(&cmd, 0);
@@ -581,6 +597,34 @@ static int source_conn_error(const struct source *s, const char *doing, struct c
 	return cerr_set(err, true, "%s: %s", doing, text_one_line(PQerrorMessage(s->repl), msg, sizeof msg));
 }
 
+/* Sets or clears the low-water mark of repl's socket (see SOURCE_BUSY_WAKEUPS). A socket that refuses it
+ * is read message by message. */
+static void source_set_lowat(struct source *s, bool on)
+{
+	int bytes = on ? SOURCE_LOWAT_BYTES : 1;
+
+	s->lowat = on && setsockopt(PQsocket(s->repl), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0;
+	if (!on)
+		(void)setsockopt(PQsocket(s->repl), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes);
+	s->wakeups = 0;
+	s->window_ms = clock_mono_ms();
+}
+
+/* Counts a wakeup by the socket; many in a short time switch to chunked reading. */
+static void source_count_wakeup(struct source *s)
+{
+	int64_t now = clock_mono_ms();
+
+	if (s->lowat)
+		return;
+	if (now - s->window_ms > SOURCE_BUSY_WINDOW_MS) {
+		s->window_ms = now;
+		s->wakeups = 0;
+	}
+	if (++s->wakeups > SOURCE_BUSY_WAKEUPS)
+		source_set_lowat(s, true);
+}
+
 int source_read(struct source *s, struct repl_msg *msg, int timeout_ms, struct cerr *err)
 {
 	int n;
@@ -603,12 +647,16 @@ int source_read(struct source *s, struct repl_msg *msg, int timeout_ms, struct c
 		if (timeout_ms < 0)
 			return 0;
 		struct pollfd pfd = {.fd = PQsocket(s->repl), .events = POLLIN};
-		int pr = poll(&pfd, 1, timeout_ms);
+		int pr = poll(&pfd, 1, s->lowat && timeout_ms > SOURCE_LOWAT_WAIT_MS ? SOURCE_LOWAT_WAIT_MS : timeout_ms);
 
 		if (pr < 0 && errno != EINTR)
 			return cerr_set(err, true, "poll: %s", strerror(errno));
-		if (pr <= 0)
+		if (pr == 0 && s->lowat)
+			source_set_lowat(s, false); /* less than a chunk came: read it, and wake per message again */
+		else if (pr <= 0)
 			return 0;
+		else
+			source_count_wakeup(s);
 		if (!PQconsumeInput(s->repl))
 			return source_conn_error(s, "reading the replication stream", err);
 		timeout_ms = -1; /* consumed once; do not wait again */
@@ -641,6 +689,8 @@ void source_stop(struct source *s)
 	}
 	if (!s->repl)
 		return;
+	if (s->lowat)
+		source_set_lowat(s, false); /* the last small messages are read at once */
 	/* End the copy politely, then read (and drop) what the server still sends until it says it is done,
 	 * without blocking: a half-dead peer or a walsender in the middle of a huge transaction must not hold
 	 * the stop up for longer than SOURCE_STOP_TIMEOUT_MS. */
