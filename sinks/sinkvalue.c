@@ -260,15 +260,53 @@ static void sv_when_from_usecs(int64_t us, struct sv_when *w)
 	w->usec = rem;
 }
 
+/* Writes u in decimal, zero-padded to at least `width` digits, at s; returns the length (no NUL). A sink
+ * formats millions of integers and timestamps a minute, where snprintf cost several times as much. */
+static size_t sv_fmt_uint(char *s, uint64_t u, int width)
+{
+	char tmp[24];
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	while ((int)n < width && n < sizeof tmp)
+		tmp[n++] = '0';
+	while (n)
+		s[len++] = tmp[--n];
+	return len;
+}
+
+/* Copies t[0..len) and a NUL into s (n bytes), cut to fit as snprintf would. */
+static void sv_copy(char *s, size_t n, const char *t, size_t len)
+{
+	if (n == 0)
+		return;
+	if (len >= n)
+		len = n - 1;
+	memcpy(s, t, len);
+	s[len] = '\0';
+}
+
 /* "HH:MM:SS.ffffff"; pg_short: as PostgreSQL prints it, without the fraction's trailing zeros (and without
  * the point when the fraction is zero): "12:00:00", "12:00:00.5". */
 static void sv_fmt_time(char *s, size_t n, int64_t usec, bool pg_short)
 {
 	int64_t sec = usec / USECS_PER_SEC;
+	char t[48];
 	size_t len;
 
-	snprintf(s, n, "%02d:%02d:%02d.%06d", (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60),
-		 (int)(usec % USECS_PER_SEC));
+	/* usec is within one day (up to 24:00:00): every part fits its width */
+	len = sv_fmt_uint(t, (uint64_t)(sec / 3600), 2);
+	t[len++] = ':';
+	len += sv_fmt_uint(t + len, (uint64_t)(sec / 60 % 60), 2);
+	t[len++] = ':';
+	len += sv_fmt_uint(t + len, (uint64_t)(sec % 60), 2);
+	t[len++] = '.';
+	len += sv_fmt_uint(t + len, (uint64_t)(usec % USECS_PER_SEC), 6);
+	t[len] = '\0';
+	sv_copy(s, n, t, len);
 	if (!pg_short)
 		return;
 	len = strlen(s);
@@ -285,14 +323,28 @@ static void sv_fmt_time(char *s, size_t n, int64_t usec, bool pg_short)
 static void sv_fmt_when(char *s, size_t n, const struct sv_when *w, bool with_time, bool tz, bool pg_short)
 {
 	int64_t y = w->year > 0 ? w->year : 1 - w->year;
-	char tod[32] = "";
+	char d[96];
+	size_t len = sv_fmt_uint(d, (uint64_t)y, 4);
 
+	d[len++] = '-';
+	len += sv_fmt_uint(d + len, (uint64_t)w->month, 2);
+	d[len++] = '-';
+	len += sv_fmt_uint(d + len, (uint64_t)w->day, 2);
 	if (with_time) {
-		tod[0] = ' ';
-		sv_fmt_time(tod + 1, sizeof tod - 1, w->usec, pg_short);
+		d[len++] = ' ';
+		sv_fmt_time(d + len, sizeof d - len, w->usec, pg_short);
+		len += strlen(d + len);
 	}
-	snprintf(s, n, "%04lld-%02d-%02d%s%s%s", (long long)y, w->month, w->day, tod, tz ? "+00" : "",
-		 w->year <= 0 ? " BC" : "");
+	if (tz) {
+		memcpy(d + len, "+00", 3);
+		len += 3;
+	}
+	if (w->year <= 0) {
+		memcpy(d + len, " BC", 3);
+		len += 3;
+	}
+	d[len] = '\0';
+	sv_copy(s, n, d, len);
 }
 
 /* ---- value checks ---- */
@@ -438,7 +490,12 @@ static int sv_int(const struct coltype *t, const json_t *v, struct buf *out, str
 	coltype_int_range(t, &lo, &hi);
 	if (i < lo || i > hi)
 		return sv_fail(err, t, "%" JSON_INTEGER_FORMAT " is out of range", i);
-	snprintf(s, sizeof s, "%" JSON_INTEGER_FORMAT, i);
+	if (i < 0) {
+		s[0] = '-';
+		s[1 + sv_fmt_uint(s + 1, 0 - (uint64_t)i, 1)] = '\0';
+	} else {
+		s[sv_fmt_uint(s, (uint64_t)i, 1)] = '\0';
+	}
 	return sv_put_str(out, t, s, err);
 }
 
