@@ -18,7 +18,8 @@
 
 #include "common/err.h"
 
-struct avro_plan;      /* a compiled writer schema; read-only once made, one thread at a time */
+struct avro_plan;      /* a compiled writer schema; once its picks are made, decoding only reads it
+                        * (several threads may decode at once; avro_plan_pick is then no longer called) */
 struct avro_plan_pick; /* a subset of the top-level record's fields; owned by its plan */
 
 /* Compiles the writer schema JSON. Refuses (NULL with err) what avro-c or jansson refuse, as

@@ -20,8 +20,8 @@ struct schema_entry {
 	uint64_t id;
 	char *json;
 	struct avro_decoder *decoder; /* made on first use */
-	struct avro_plan *plan;       /* made on first use, with its pick of what sinks read */
-	const struct avro_plan_pick *sink_pick;
+	struct avro_plan *plan;       /* made on first use, with its picks of what sinks read */
+	const struct avro_plan_pick *head_pick, *before_pick, *after_pick;
 };
 
 struct schema_topic {
@@ -201,23 +201,48 @@ json_t *schema_topic_decode(struct schema_topic *st, const void *p, size_t n, st
 	return avro_decoder_decode(e->decoder, (const uint8_t *)p + AVRO_SOE_HEADER_LEN, n - AVRO_SOE_HEADER_LEN, err);
 }
 
-json_t *schema_topic_decode_event(struct schema_topic *st, const void *p, size_t n, struct cerr *err)
+json_t *schema_topic_decode_head(struct schema_topic *st, const void *p, size_t n, struct schema_row_plan *rows,
+                                 struct cerr *err)
 {
-	/* what sinks/sink.c reads of an envelope */
-	static const char *const sink_fields[] = {"op", "before", "after", "source.commit_lsn", "source.seq", NULL};
+	static const char *const head[] = {"op", "source.commit_lsn", "source.seq", NULL};
+	static const char *const before[] = {"before", NULL};
+	static const char *const after[] = {"after", NULL};
 	struct schema_entry *e;
 
 	if (!(e = schema_topic_entry_of(st, p, n, err)))
 		return NULL;
 	if (!e->plan) {
+		/* every pick now: rows are decoded in other threads, which must not change the plan */
 		if (!(e->plan = avro_plan_new(e->json, err)))
 			return NULL;
-		if (!(e->sink_pick = avro_plan_pick(e->plan, sink_fields, err))) {
+		if (!(e->head_pick = avro_plan_pick(e->plan, head, err)) ||
+		    !(e->before_pick = avro_plan_pick(e->plan, before, err)) ||
+		    !(e->after_pick = avro_plan_pick(e->plan, after, err))) {
 			avro_plan_free(e->plan);
 			e->plan = NULL;
 			return NULL;
 		}
 	}
-	return avro_plan_decode_pick(e->plan, e->sink_pick, (const uint8_t *)p + AVRO_SOE_HEADER_LEN,
+	*rows = (struct schema_row_plan){.plan = e->plan, .before = e->before_pick, .after = e->after_pick};
+	return avro_plan_decode_pick(e->plan, e->head_pick, (const uint8_t *)p + AVRO_SOE_HEADER_LEN,
 	                             n - AVRO_SOE_HEADER_LEN, err);
+}
+
+json_t *schema_row_decode(const struct schema_row_plan *rows, bool before, const void *p, size_t n,
+                          struct cerr *err)
+{
+	json_t *top, *row;
+
+	if (n < AVRO_SOE_HEADER_LEN) {
+		cerr_set(err, false, "avro decode: %zu bytes is no single-object encoding", n);
+		return NULL;
+	}
+	top = avro_plan_decode_pick(rows->plan, before ? rows->before : rows->after,
+	                            (const uint8_t *)p + AVRO_SOE_HEADER_LEN, n - AVRO_SOE_HEADER_LEN, err);
+	if (!top)
+		return NULL;
+	row = json_object_get(top, before ? "before" : "after");
+	row = row ? json_incref(row) : json_null();
+	json_decref(top);
+	return row;
 }

@@ -5,6 +5,7 @@
 #define CLEAVE_SCHEMA_TOPIC_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,9 +23,22 @@ void schema_topic_free(struct schema_topic *st);
  * reference, or NULL with err (not single-object encoded, schema not found, bytes do not decode). */
 json_t *schema_topic_decode(struct schema_topic *st, const void *p, size_t n, struct cerr *err);
 
-/* Like schema_topic_decode, for sinks and faster (schema/avro_plan.h): of an envelope, only the fields
- * a sink reads: op, before, after, and commit_lsn and seq of source. */
-json_t *schema_topic_decode_event(struct schema_topic *st, const void *p, size_t n, struct cerr *err);
+/* A sink reads an envelope in two steps (schema/avro_plan.h, faster than schema_topic_decode): its head
+ * (op, and commit_lsn and seq of source) when it takes the event, its row (before or after) when it applies
+ * it, maybe in another thread. schema_topic_decode_head fills a schema_row_plan for the second step; it
+ * stays valid, and usable from any thread, while st lives (a schema's plan never changes once made). */
+struct avro_plan;
+struct avro_plan_pick;
+struct schema_row_plan {
+	const struct avro_plan *plan;
+	const struct avro_plan_pick *before, *after;
+};
+json_t *schema_topic_decode_head(struct schema_topic *st, const void *p, size_t n, struct schema_row_plan *rows,
+                                 struct cerr *err);
+/* The envelope p[0..n)'s before (or after) row: a new reference (JSON null when it has none), or NULL with
+ * err. */
+json_t *schema_row_decode(const struct schema_row_plan *rows, bool before, const void *p, size_t n,
+                          struct cerr *err);
 
 /* The JSON text of schema `id` (owned by st), reading the schema topic again once when it is not known yet;
  * NULL with err when it is not there. */

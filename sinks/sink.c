@@ -40,6 +40,8 @@
 #define SINK_DLQ_TIMEOUT_MS 30000
 #define SINK_BARRIER_POLL_MS 250 /* how often partitions waiting at a truncate ask whether it is done */
 #define SINK_DATA_TRIES 3 /* an event the target refuses is tried this often (0.5 s, 1 s apart) */
+#define SINK_WAKE_BELOW 20000 /* prefetched messages under which a lagging partition's fetcher is woken */
+#define SINK_WAKE_EVERY_MS 20 /* how often it looks */
 
 /* An assigned partition and how far the sink got in it. */
 struct sink_part {
@@ -77,7 +79,7 @@ struct sink_held {
 	rd_kafka_message_t *msg;
 	struct mapping *m;
 	char op; /* 'u' or 'd' */
-	json_t *value;
+	struct schema_row_plan rows; /* its row is decoded when the batch is applied (in the lane's thread) */
 };
 
 /* A position of one partition as a batch leaves it. */
@@ -133,6 +135,10 @@ struct sink {
 	struct sink_part *parts;
 	size_t nparts;
 	size_t last_part; /* index of the last sink_part_find hit */
+	rd_kafka_queue_t *queue; /* the consumer's, for its length */
+	int64_t wake_look_ms;    /* sink_wake_fetcher's last look */
+	size_t wake_queued;      /* the queue's length then */
+	size_t wake_next;        /* the partition it tries first */
 	bool job_failed;  /* a batch could not be stored: nothing after it may be */
 	struct cerr job_err;
 	int64_t barrier_poll_ms; /* next sink_barrier_poll */
@@ -430,7 +436,6 @@ static int sink_reject(struct sink *s, const rd_kafka_message_t *m, const char *
 static void sink_job_drop(struct sink_job *j)
 {
 	for (size_t i = 0; i < j->nheld; i++) {
-		json_decref(j->held[i].value);
 		rd_kafka_message_destroy(j->held[i].msg);
 	}
 	j->nheld = 0;
@@ -518,11 +523,18 @@ static int sink_apply(struct sink *s, struct sink_lane *l, const struct sink_job
                       bool positions, struct cerr *err)
 {
 	batch_reset(l->batch);
-	for (size_t i = from; i < to; i++)
-		if (batch_add(l->batch, j->held[i].m, j->held[i].op,
-		              json_object_get(j->held[i].value, j->held[i].op == 'd' ? "before" : "after"),
-		              j->held[i].msg->key, j->held[i].msg->key_len, err) < 0)
+	for (size_t i = from; i < to; i++) {
+		const struct sink_held *h = &j->held[i];
+		json_t *row = schema_row_decode(&h->rows, h->op == 'd', h->msg->payload, h->msg->len, err);
+		int rc;
+
+		if (!row)
 			return -1;
+		rc = batch_add(l->batch, h->m, h->op, row, h->msg->key, h->msg->key_len, err);
+		json_decref(row);
+		if (rc < 0)
+			return -1;
+	}
 	if (target_begin(l->target, err) < 0 || batch_apply(l->batch, l->target, err) < 0 ||
 	    (positions && sink_store_positions(s, l->target, j, err) < 0) || target_commit(l->target, err) < 0) {
 		target_rollback(l->target);
@@ -536,11 +548,17 @@ static int sink_apply(struct sink *s, struct sink_lane *l, const struct sink_job
 static int sink_isolate(struct sink *s, struct sink_lane *l, const struct sink_job *j, struct cerr *err)
 {
 	for (size_t i = 0; i < j->nheld; i++) {
+		const struct sink_held *h = &j->held[i];
 		struct cerr one = {0};
 		int tries = 0, backoff = SINK_BACKOFF_MIN_MS;
+		json_t *row = schema_row_decode(&h->rows, h->op == 'd', h->msg->payload, h->msg->len, &one);
 
+		/* bytes that do not decode never will: no retries */
+		if (!row)
+			tries = SINK_DATA_TRIES;
+		json_decref(row);
 		/* retried with backoff first: a constraint may hold once another table caught up */
-		while (sink_apply(s, l, j, i, i + 1, false, &one) < 0) {
+		while (tries < SINK_DATA_TRIES && sink_apply(s, l, j, i, i + 1, false, &one) < 0) {
 			if (one.retriable)
 				return cerr_set(err, true, "%s", one.msg);
 			if (s->stop_requested())
@@ -715,6 +733,18 @@ static int sink_flush_start(struct sink *s, struct sink_lane *l, bool background
 		return 0;
 	}
 	l->fly.rc = sink_job_run(s, l, &l->fly, &l->fly.err);
+	return 0;
+}
+
+/* Hands lane l's batch (in the background: the next one is read while it is applied) to its worker when it
+ * is full or old enough, or the worker is free; also positions alone (events skipped) when the consumer is
+ * idle. Waits for the worker if it is busy. 0, or -1 with err (see sink_lane_wait). */
+static int sink_lane_due(struct sink *s, struct sink_lane *l, bool idle, int64_t now, struct cerr *err)
+{
+	if (l->cur.nheld >= (size_t)s->scfg->batch_size ||
+	    (l->batch_started_ms && now - l->batch_started_ms >= s->scfg->batch_ms) ||
+	    (l->cur.nheld > 0 && (!l->fly.pending || atomic_load(&l->fly.finished))) || (idle && l->cur.nheld == 0))
+		return sink_flush_start(s, l, true, err);
 	return 0;
 }
 
@@ -911,10 +941,12 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 	struct sink_map *sm = sink_map_find(s, topic);
 	struct cerr derr = {0};
 	uint64_t vid, kid = 0;
-	json_t *value = NULL, *src;
-	const char *op, *why;
+	struct schema_row_plan rows;
+	json_t *head;
+	const char *why;
 	struct mapping *mp;
 	int64_t lsn, seq;
+	char op;
 
 	if (!p || !sm || m->offset <= p->p_offset) {
 		rd_kafka_message_destroy(m); /* not ours any more, or already taken */
@@ -943,12 +975,17 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 	if (avro_get_soe_header(m->payload, m->len, &vid) < 0 || !m->key ||
 	    avro_get_soe_header(m->key, m->key_len, &kid) < 0)
 		kid = vid = 0;
-	if (!(value = schema_topic_decode_event(s->schemas, m->payload, m->len, &derr)))
+	if (!(head = schema_topic_decode_head(s->schemas, m->payload, m->len, &rows, &derr)))
 		goto reject;
-	src = json_object_get(value, "source");
-	lsn = json_integer_value(json_object_get(src, "commit_lsn"));
-	seq = json_integer_value(json_object_get(src, "seq"));
-	op = json_string_value(json_object_get(value, "op"));
+	{
+		const json_t *src = json_object_get(head, "source");
+		const char *ops = json_string_value(json_object_get(head, "op"));
+
+		lsn = json_integer_value(json_object_get(src, "commit_lsn"));
+		seq = json_integer_value(json_object_get(src, "seq"));
+		op = !ops ? 0 : strcmp(ops, "t") == 0 ? 't' : strcmp(ops, "d") == 0 ? 'd' : 'u';
+		json_decref(head); /* the row is decoded when the batch is applied */
+	}
 	if (!op) {
 		cerr_set(&derr, false, "event without op");
 		goto reject;
@@ -956,14 +993,12 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 	if (p->p_lsn >= 0 && sink_pos_le(lsn, seq, p->p_lsn, p->p_seq)) {
 		/* sent again by a capture that restarted: applied already */
 		p->p_offset = m->offset;
-		json_decref(value);
 		rd_kafka_message_destroy(m);
 		return 0;
 	}
-	if (strcmp(op, "t") == 0) {
+	if (op == 't') {
 		/* the mapping of the newest schema seen for the topic (a truncate has no key) */
 		mp = sm->nresolved ? sm->resolved[sm->nresolved - 1] : NULL;
-		json_decref(value);
 		if (!mp) {
 			p->p_offset = m->offset; /* nothing was ever written for this table here */
 			p->p_lsn = lsn;
@@ -998,7 +1033,6 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 				if (sink_refuse(s, sm, vid, derr.msg, err) == 0)
 					goto reject;
 			}
-			json_decref(value);
 			rd_kafka_message_destroy(m);
 			return -1;
 		}
@@ -1007,9 +1041,8 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 	p->p_lsn = lsn;
 	p->p_seq = seq;
 	return sink_hold(s, (size_t)(p - s->parts),
-	                 (struct sink_held){.msg = m, .m = mp, .op = strcmp(op, "d") == 0 ? 'd' : 'u', .value = value}, err);
+	                 (struct sink_held){.msg = m, .m = mp, .op = op, .rows = rows}, err);
 reject:
-	json_decref(value);
 	/* the dead-letter producer is the batch in flight's until it is done */
 	if (sink_job_wait(s, err) < 0 || sink_reject(s, m, derr.msg, err) < 0) {
 		rd_kafka_message_destroy(m);
@@ -1018,6 +1051,46 @@ reject:
 	p->p_offset = m->offset;
 	rd_kafka_message_destroy(m);
 	return 0;
+}
+
+/* librdkafka 2.0 stops fetching while its prefetch queue is full and looks again only when its broker
+ * thread wakes up, up to a second after the queue drained (fetch.queue.backoff.ms, which makes that
+ * shorter, came with 2.1): a sink slower than the fetches (which is always, in a backlog) starved for
+ * about half of the time. A seek of a partition wakes the thread of its broker at once, which then fetches
+ * for all its partitions. So every SINK_WAKE_EVERY_MS, when fewer than SINK_WAKE_BELOW messages are left
+ * and none came since the last look (a stalled fetcher), the next partition that lags (by the watermark
+ * its last fetch brought) is sought, without waiting, to the message after the last one the sink took:
+ * what was prefetched for it is fetched again, and anything delivered twice is skipped as taken already.
+ * The partitions are taken in turn, so that every broker of a cluster is woken. */
+static void sink_wake_fetcher(struct sink *s)
+{
+	int64_t now = clock_mono_ms();
+	size_t queued, before;
+
+	if (!s->nparts || now - s->wake_look_ms < SINK_WAKE_EVERY_MS)
+		return;
+	s->wake_look_ms = now;
+	queued = rd_kafka_queue_length(s->queue);
+	before = s->wake_queued;
+	s->wake_queued = queued;
+	if (queued >= SINK_WAKE_BELOW || queued > before)
+		return;
+	for (size_t k = 0; k < s->nparts; k++) {
+		const struct sink_part *p = &s->parts[(s->wake_next + k) % s->nparts];
+		int64_t lo, hi;
+
+		if (p->p_offset >= 0 && !p->at_barrier &&
+		    rd_kafka_get_watermark_offsets(s->consumer, p->topic, p->partition, &lo, &hi) == 0 &&
+		    hi > p->p_offset + 1) {
+			rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+
+			rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->p_offset + 1;
+			rd_kafka_error_destroy(rd_kafka_seek_partitions(s->consumer, l, 0)); /* async: no error */
+			rd_kafka_topic_partition_list_destroy(l);
+			s->wake_next += k + 1;
+			return;
+		}
+	}
 }
 
 /* ---- rebalancing ---- */
@@ -1165,6 +1238,7 @@ static int sink_consumer(struct sink *s, struct cerr *err)
 		return cerr_set(err, false, "kafka consumer: %s", errstr);
 	}
 	rd_kafka_poll_set_consumer(s->consumer);
+	s->queue = rd_kafka_queue_get_consumer(s->consumer);
 	topics = rd_kafka_topic_partition_list_new((int)s->nmaps);
 	for (size_t i = 0; i < s->nmaps; i++)
 		rd_kafka_topic_partition_list_add(topics, s->maps[i].topic, RD_KAFKA_PARTITION_UA);
@@ -1255,6 +1329,7 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 	log_info(s.ctx, "consuming %zu topics in group cleave.%s", s.nmaps, scfg->name);
 	while (!stop_requested() && !s.fatal) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(s.consumer, 100);
+		bool busy[CFG_SINK_LANES_MAX];
 		int64_t now;
 
 		if (m && m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
@@ -1275,27 +1350,24 @@ int sink_run(const struct cleave_config *cfg, const struct cfg_sink *scfg, int (
 				goto cleanup;
 			break;
 		}
+		sink_wake_fetcher(&s);
 		if (sink_barrier_poll(&s, err) < 0) {
 			if (!stop_requested() || !err->retriable)
 				goto cleanup;
 			break;
 		}
 		now = clock_mono_ms();
-		for (int i = 0; i < s.nlanes; i++) {
-			struct sink_lane *l = &s.lanes[i];
-
-			if (l->cur.nheld >= (size_t)scfg->batch_size ||
-			    (l->batch_started_ms && now - l->batch_started_ms >= scfg->batch_ms) ||
-			    (l->cur.nheld > 0 && (!l->fly.pending || atomic_load(&l->fly.finished))) ||
-			    (!m && l->cur.nheld == 0)) {
-				/* in the background: the next batch is read while this one is applied */
-				if (sink_flush_start(&s, l, true, err) < 0) {
+		for (int i = 0; i < s.nlanes; i++)
+			busy[i] = s.lanes[i].fly.pending && !atomic_load(&s.lanes[i].fly.finished);
+		/* the lanes whose worker is free first: one that has to wait for its worker must not hold up a
+		 * free one */
+		for (int pass = 0; pass < 2; pass++)
+			for (int i = 0; i < s.nlanes; i++)
+				if (busy[i] == (pass == 1) && sink_lane_due(&s, &s.lanes[i], !m, now, err) < 0) {
 					if (!stop_requested() || !err->retriable)
 						goto cleanup;
 					goto stopped;
 				}
-			}
-		}
 	}
 stopped:
 	if (s.fatal) {
@@ -1311,6 +1383,10 @@ cleanup:
 		struct cerr ignored = {0};
 
 		(void)sink_job_wait(&s, &ignored); /* its outcome is reported already, or lost with the stop */
+	}
+	if (s.queue) {
+		rd_kafka_queue_destroy(s.queue);
+		s.queue = NULL;
 	}
 	if (s.consumer) {
 		rd_kafka_consumer_close(s.consumer);
