@@ -1058,9 +1058,10 @@ reject:
  * shorter, came with 2.1): a sink slower than the fetches (which is always, in a backlog) starved for
  * about half of the time. A seek of a partition wakes the thread of its broker at once, which then fetches
  * for all its partitions. So every SINK_WAKE_EVERY_MS, when fewer than SINK_WAKE_BELOW messages are left
- * and none came since the last look (a stalled fetcher), the next partition that lags (by the watermark
- * its last fetch brought) is sought, without waiting, to the message after the last one the sink took:
- * what was prefetched for it is fetched again, and anything delivered twice is skipped as taken already.
+ * and the queue did not grow since the last look (a stalled fetcher), the next partition that lags (by
+ * the watermark its last fetch brought) is sought, without waiting, to the message after the last one the
+ * sink took: what was prefetched for it is fetched again, and anything delivered twice is skipped as taken
+ * already.
  * The partitions are taken in turn, so that every broker of a cluster is woken. */
 static void sink_wake_fetcher(struct sink *s)
 {
