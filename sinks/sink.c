@@ -139,6 +139,7 @@ struct sink {
 	int64_t wake_look_ms;    /* sink_wake_fetcher's last look */
 	size_t wake_queued;      /* the queue's length then */
 	size_t wake_next;        /* the partition it tries first */
+	uint64_t wakes;          /* seeks it made, reported at stop */
 	bool job_failed;  /* a batch could not be stored: nothing after it may be */
 	struct cerr job_err;
 	int64_t barrier_poll_ms; /* next sink_barrier_poll */
@@ -1089,6 +1090,7 @@ static void sink_wake_fetcher(struct sink *s)
 			rd_kafka_error_destroy(rd_kafka_seek_partitions(s->consumer, l, 0)); /* async: no error */
 			rd_kafka_topic_partition_list_destroy(l);
 			s->wake_next += k + 1;
+			s->wakes++;
 			return;
 		}
 	}
@@ -1378,7 +1380,7 @@ stopped:
 	if (!s.nparts || sink_flush(&s, err) == 0 || err->retriable)
 		rc = 0; /* what could not be stored is consumed again at the next start */
 	if (rc == 0)
-		log_info(s.ctx, "stopped");
+		log_info(s.ctx, "stopped; woke a stalled fetcher %" PRIu64 " times", s.wakes);
 cleanup:
 	{
 		struct cerr ignored = {0};

@@ -2,7 +2,10 @@
  * target connections and ends with exactly the source's rows and a stored position for every partition
  * that holds events, equal to that partition's last offset; after a restart it goes on from there. Small
  * batches (batch_size: 7) so that every lane commits many transactions, and rows changed several times
- * (inserted, updated twice, some deleted) so that the order within a key matters. */
+ * (inserted, updated twice, some deleted) so that the order within a key matters. A prefetch of 1 KB
+ * (queued.max.messages.kbytes) keeps librdkafka's queue full in a backlog, so that the sink's wake of a
+ * stalled fetcher (a seek back to the message after the last one taken: docs/sinks.md) runs many times
+ * under the same exact checks. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -91,7 +94,7 @@ static void test_lanes(void **state)
 	char *want;
 
 	(void)state;
-	stest_init(&t, ITEMS_TABLE, "public.items", sinks_yaml);
+	stest_init_ex(&t, ITEMS_TABLE, "public.items", sinks_yaml, NULL, "    queued.max.messages.kbytes: 1\n");
 	argv[3] = t.c.config_path;
 	stest_start_capture(&t);
 	/* spawned here with an application name, so that its target connections can be counted */
@@ -118,6 +121,7 @@ static void test_lanes(void **state)
 	assert_int_equal(proc_stop(pg_sink, 60000), 0);
 	proc_free(pg_sink);
 	assert_int_equal(stest_stop_sink(&t, "lanes_my"), 0);
+	/* the restart below starts with a backlog: its fetcher stalls and is woken */
 	workload(&t, 1001, 1501);
 	pgtest_exec(t.c.pg, "UPDATE items SET ver = ver + 10 WHERE id %% 7 = 0");
 	pg_sink = proc_spawn("lanes_pg", argv, env);
@@ -133,6 +137,8 @@ static void test_lanes(void **state)
 	free(want);
 	if (proc_stop(pg_sink, 60000) != 0)
 		proc_print_log(pg_sink, 40);
+	assert_false(proc_poll_log(pg_sink, "woke a stalled fetcher 0 times", 0));
+	assert_true(proc_poll_log(pg_sink, "woke a stalled fetcher", 0));
 	proc_free(pg_sink);
 	stest_fini(&t);
 }
