@@ -165,7 +165,7 @@ int batch_add(struct batch *b, const struct mapping *m, char op, json_t *row, co
 	if (slot->key) {
 		/* the same row changed again in this batch: the later change wins */
 		c = &b->v[slot->change];
-		if (op == 'u' && c->op == 'u') {
+		if (op == 'u' && (c->op == 'u' || c->op == 'c')) {
 			for (int i = 0; i < m->table.ncols; i++)
 				if (cells[i].kind == TARGET_UNCHANGED)
 					cells[i] = c->cells[i];
@@ -178,7 +178,9 @@ int batch_add(struct batch *b, const struct mapping *m, char op, json_t *row, co
 			c->prev = NULL;
 		}
 		free(c->cells);
-		c->op = op;
+		/* an update of a row inserted in this batch is still an insert for the target; an insert after
+		 * an earlier change (a delete) is not: the target holds the row until this batch is applied */
+		c->op = op == 'c' ? 'u' : op == 'u' && c->op == 'c' ? 'c' : op;
 		c->cells = cells;
 		c->row = json_incref(row);
 		return 0;

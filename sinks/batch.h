@@ -17,7 +17,7 @@ struct batch;
 struct batch *batch_new(void);
 void batch_free(struct batch *b);
 
-/* Adds an upsert ('u') or a delete ('d') of the row (the envelope's `after`, or `before` for a delete) of
+/* Adds an insert ('c'), an upsert ('u') or a delete ('d') of the row (the envelope's `after`, or `before` for a delete) of
  * mapping m. Takes a reference to row. key[0..keylen) identifies the row in its table (the Kafka message
  * key: changes with equal keys collapse); it is borrowed and must stay until batch_reset. Returns 0, or
  * -1 with err (the row does not fit the mapping, no key). */
@@ -30,7 +30,9 @@ int batch_add_truncate(struct batch *b, const struct mapping *m, struct cerr *er
 size_t batch_size(const struct batch *b);
 size_t batch_added(const struct batch *b);
 
-/* The i-th change held (i < batch_size): its mapping, and op ('u', 'd' or 't') and cells (NULL for 't'). */
+/* The i-th change held (i < batch_size): its mapping, and op ('c', 'u', 'd' or 't') and cells (NULL for
+ * 't'). A 'c' stays 'c' only while no earlier change of its row is in the batch (an insert after a delete
+ * of the row becomes 'u': the target still holds it); an update after a 'c' keeps it 'c'. */
 struct target_change batch_peek(const struct batch *b, size_t i, const struct mapping **m);
 
 /* Applies every change to target, in order, inside the caller's transaction. */

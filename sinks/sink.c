@@ -78,7 +78,7 @@ struct sink_map {
 struct sink_held {
 	rd_kafka_message_t *msg;
 	struct mapping *m;
-	char op; /* 'u' or 'd' */
+	char op; /* 'c', 'u' or 'd' (batch.h) */
 	struct schema_row_plan rows; /* its row is decoded when the batch is applied (in the lane's thread) */
 };
 
@@ -984,7 +984,11 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 
 		lsn = json_integer_value(json_object_get(src, "commit_lsn"));
 		seq = json_integer_value(json_object_get(src, "seq"));
-		op = !ops ? 0 : strcmp(ops, "t") == 0 ? 't' : strcmp(ops, "d") == 0 ? 'd' : 'u';
+		op = !ops                    ? 0 :
+		     strcmp(ops, "t") == 0 ? 't' :
+		     strcmp(ops, "d") == 0 ? 'd' :
+		     strcmp(ops, "c") == 0 ? 'c' :
+		                             'u'; /* u, r */
 		json_decref(head); /* the row is decoded when the batch is applied */
 	}
 	if (!op) {

@@ -54,7 +54,11 @@ struct target_cell {
 };
 
 struct target_change {
-	char op;                         /* 'u': upsert (source c, u, r); 'd': delete by key */
+	/* 'u': upsert (source u, r; a source c the batch collapsed with an earlier change of its row);
+	 * 'c': a source insert that is the batch's only change of its row up to then (the target should not
+	 * hold the row yet; an engine may insert it without a conflict check if it upserts when one is
+	 * there after all: a snapshot row, a row reconcile repaired); 'd': delete by key */
+	char op;
 	const struct target_cell *cells; /* one per table column, in table order; 'd' reads the key cells */
 };
 

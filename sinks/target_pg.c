@@ -55,6 +55,13 @@
 /* Bigger scratch buffers than this are freed after each apply, so one huge batch does not pin memory. */
 #define TPG_SCRATCH_KEEP (8u << 20)
 
+/* Inserts ('c') go in with COPY from runs of this many rows on (shorter runs are upserted: COPY takes
+ * three round trips); COPY data is sent in pieces of TPG_COPY_CHUNK bytes. After a COPY of a table failed
+ * (a row was there already), the next TPG_COPY_PAUSE runs of inserts of that table are upserted. */
+#define TPG_COPY_MIN 32
+#define TPG_COPY_CHUNK (1u << 20)
+#define TPG_COPY_PAUSE 64
+
 /* What apply needs to know of one target table: its catalog facts, read once per connection. */
 struct tpg_table {
 	char *name;   /* as the mapping gives it */
@@ -67,6 +74,7 @@ struct tpg_table {
 	bool *iskey;   /* per column: part of the key */
 	int nkeys;
 	int *keys;     /* indexes of the key columns, in the mapping's order */
+	int copy_pause; /* runs of inserts still to upsert instead of COPY (see TPG_COPY_PAUSE) */
 };
 
 /* A key seen in the current run of upserts: bytes in tpg.keys at [off, off + len). */
@@ -88,6 +96,7 @@ struct tpg {
 	struct buf sql;
 	struct buf val;       /* one value's text */
 	struct buf keys;      /* key texts of the current run (length-prefixed segments) */
+	struct buf copy;      /* COPY data not sent yet */
 	struct buf *arrays;   /* one text[] literal per parameter */
 	const char **params;
 	int narrays;
@@ -288,6 +297,7 @@ static void *tpg_open(const struct cfg_sink *sink, struct cerr *err)
 	buf_init(&s->sql, 0);
 	buf_init(&s->val, 0);
 	buf_init(&s->keys, 0);
+	buf_init(&s->copy, 0);
 	return s;
 }
 
@@ -335,6 +345,7 @@ static void tpg_close(void *state)
 	buf_free(&s->sql);
 	buf_free(&s->val);
 	buf_free(&s->keys);
+	buf_free(&s->copy);
 	free(s);
 }
 
@@ -1296,6 +1307,138 @@ static int tpg_upsert_run(struct tpg *s, const struct tpg_table *t, const struct
 	return 0;
 }
 
+/* Appends `text` as one field of COPY's text format: backslash, newline, carriage return and tab
+ * escaped with a backslash. */
+static int tpg_put_field(struct buf *out, const char *text, size_t len)
+{
+	char *p;
+
+	if (buf_reserve(out, 2 * len + 1) < 0)
+		return -1;
+	p = (char *)out->data + out->len;
+	for (size_t i = 0; i < len; i++) {
+		char ch = text[i];
+
+		if (ch == '\\' || ch == '\n' || ch == '\r' || ch == '\t') {
+			*p++ = '\\';
+			ch = ch == '\n' ? 'n' : ch == '\r' ? 'r' : ch == '\t' ? 't' : ch;
+		}
+		*p++ = ch;
+	}
+	out->len = (size_t)(p - (char *)out->data);
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+/* Appends column c of change ch to the COPY data: a tab before all but the first, \N for NULL. */
+static int tpg_put_copy_cell(struct tpg *s, const struct tpg_table *t, const struct target_table *tbl,
+                             const struct target_change *ch, int c, struct cerr *err)
+{
+	const struct target_cell *cell = &ch->cells[c];
+
+	if (c && buf_putc(&s->copy, '\t') < 0)
+		return cerr_set(err, false, "out of memory");
+	if (!tpg_has_value(cell))
+		return buf_puts(&s->copy, "\\N") < 0 ? cerr_set(err, false, "out of memory") : 0;
+	buf_reset(&s->val);
+	if (sinkvalue_text(SINKVALUE_PG, &tbl->cols[c].type, cell->value, &s->val, err) < 0)
+		return tpg_value_error(s, t, tbl, ch, c, err);
+	if (tpg_put_field(&s->copy, (const char *)s->val.data, s->val.len) < 0)
+		return cerr_set(err, false, "out of memory (a value of %zu bytes)", s->val.len);
+	return 0;
+}
+
+/* Sends the COPY data gathered in s->copy. */
+static int tpg_copy_flush(struct tpg *s, struct cerr *err)
+{
+	if (s->copy.len && PQputCopyData(s->conn, (const char *)s->copy.data, (int)s->copy.len) != 1)
+		return tpg_fail(s, NULL, err);
+	buf_reset(&s->copy);
+	return 0;
+}
+
+/* COPY t FROM STDIN with the rows of changes[0..n). On an error of ours (a value with no text form) the
+ * COPY is cancelled and err says why. */
+static int tpg_copy(struct tpg *s, const struct tpg_table *t, const struct target_table *tbl,
+                    const struct target_change *ch, size_t n, struct cerr *err)
+{
+	PGresult *res;
+	int rc = 0;
+
+	buf_reset(&s->sql);
+	if (buf_printf(&s->sql, "COPY %s (", t->qname) < 0)
+		return cerr_set(err, false, "out of memory");
+	for (int c = 0; c < t->ncols; c++)
+		if (buf_printf(&s->sql, "%s%s", c ? ", " : "", t->qcols[c]) < 0)
+			return cerr_set(err, false, "out of memory");
+	if (buf_puts(&s->sql, ") FROM STDIN") < 0)
+		return cerr_set(err, false, "out of memory");
+	res = PQexec(s->conn, (const char *)s->sql.data);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		tpg_fail(s, res, err);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	buf_reset(&s->copy);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		for (int c = 0; c < t->ncols && rc == 0; c++)
+			rc = tpg_put_copy_cell(s, t, tbl, &ch[i], c, err);
+		if (rc == 0 && buf_putc(&s->copy, '\n') < 0)
+			rc = cerr_set(err, false, "out of memory");
+		if (rc == 0 && s->copy.len >= TPG_COPY_CHUNK)
+			rc = tpg_copy_flush(s, err);
+	}
+	if (rc == 0)
+		rc = tpg_copy_flush(s, err);
+	buf_reset(&s->copy);
+	if (PQputCopyEnd(s->conn, rc == 0 ? NULL : "cancelled by cleave") != 1 && rc == 0)
+		rc = tpg_fail(s, NULL, err);
+	while ((res = PQgetResult(s->conn))) {
+		if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = tpg_fail(s, res, err);
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* Inserts changes[0..n) (all 'c': rows the target should not hold yet) with one COPY, in a savepoint: a
+ * COPY skips the conflict check of an upsert and writes a page of rows per WAL record. When it fails for
+ * a reason other than the connection (a row was there already: a snapshot row, a row reconcile repaired;
+ * or a bad value), the savepoint is rolled back and the run is upserted instead, which succeeds or reports
+ * the error with the row's key as upserts do. */
+static int tpg_copy_run(struct tpg *s, struct tpg_table *t, const struct target_table *tbl,
+                        const struct target_change *ch, size_t n, struct cerr *err)
+{
+	struct cerr cerr = {0};
+
+	if (tpg_run(s, "SAVEPOINT cleave_copy", 0, NULL, err) < 0)
+		return -1;
+	if (tpg_copy(s, t, tbl, ch, n, &cerr) == 0)
+		return tpg_run(s, "RELEASE SAVEPOINT cleave_copy", 0, NULL, err);
+	if (cerr.retriable) {
+		*err = cerr;
+		return -1;
+	}
+	log_debug(s->ctx, "COPY of %zu rows into %s failed, upserting them: %s", n, tbl->name, cerr.msg);
+	if (tpg_run(s, "ROLLBACK TO SAVEPOINT cleave_copy; RELEASE SAVEPOINT cleave_copy", 0, NULL, err) < 0)
+		return -1;
+	t->copy_pause = TPG_COPY_PAUSE;
+	return tpg_upsert_run(s, t, tbl, ch, n, err);
+}
+
+/* How many changes from ch[0] on (of n) are inserts that COPY can write: 'c', no cell left unchanged. */
+static size_t tpg_inserts(int ncols, const struct target_change *ch, size_t n)
+{
+	size_t i = 0;
+
+	for (; i < n && ch[i].op == 'c'; i++)
+		for (int c = 0; c < ncols; c++)
+			if (ch[i].cells[c].kind == TARGET_UNCHANGED)
+				return i;
+	return i;
+}
+
 /* Frees scratch buffers that one big batch made large. */
 static void tpg_trim_scratch(struct tpg *s)
 {
@@ -1306,6 +1449,8 @@ static void tpg_trim_scratch(struct tpg *s)
 		buf_free(&s->val);
 	if (s->keys.cap > TPG_SCRATCH_KEEP)
 		buf_free(&s->keys);
+	if (s->copy.cap > TPG_SCRATCH_KEEP)
+		buf_free(&s->copy);
 	if (s->nslots * sizeof *s->slots > TPG_SCRATCH_KEEP) {
 		free(s->slots);
 		s->slots = NULL;
@@ -1335,9 +1480,27 @@ static int tpg_apply(void *state, const struct target_table *tbl, const struct t
 			while (j < n && changes[j].op == 'd')
 				j++;
 			rc = tpg_delete_run(s, t, tbl, &changes[i], j - i, err);
-		} else if (changes[i].op == 'u') {
-			while (j < n && changes[j].op == 'u' && tpg_same_unchanged(t->ncols, &changes[i], &changes[j]))
-				j++;
+		} else if (changes[i].op == 'u' || changes[i].op == 'c') {
+			size_t ins = tpg_inserts(t->ncols, &changes[i], n - i);
+
+			if (ins >= TPG_COPY_MIN) {
+				if (t->copy_pause == 0) {
+					rc = tpg_copy_run(s, t, tbl, &changes[i], ins, err);
+					i += ins;
+					continue;
+				}
+				t->copy_pause--;
+			}
+			/* an upsert run ends where one that COPY would take begins */
+			j = i + (ins ? ins : 1);
+			while (j < n && (changes[j].op == 'u' || changes[j].op == 'c') &&
+			       tpg_same_unchanged(t->ncols, &changes[i], &changes[j])) {
+				size_t next = changes[j].op == 'c' ? tpg_inserts(t->ncols, &changes[j], n - j) : 0;
+
+				if (next >= TPG_COPY_MIN && t->copy_pause == 0)
+					break;
+				j += next > 1 ? next : 1;
+			}
 			rc = tpg_upsert_run(s, t, tbl, &changes[i], j - i, err);
 		} else {
 			rc = cerr_set(err, false, "table %s: unknown change operation '%c'", tbl->name, changes[i].op);

@@ -160,6 +160,22 @@ static void check_value(PGconn *c, const char *expected, const char *sql)
 	free(v);
 }
 
+/* Records in table `writes` how each row of `table` was written: the statement (COPY or INSERT) and the
+ * trigger operation (INSERT or UPDATE). writes_sql counts them. */
+static void log_writes(struct fx *f, const char *table)
+{
+	pgtest_exec(f->c, "CREATE TABLE writes (how text);"
+	                  " CREATE FUNCTION log_write() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+	                  " INSERT INTO writes VALUES (split_part(ltrim(current_query()), ' ', 1) || ' ' || TG_OP);"
+	                  " RETURN NULL; END$$;"
+	                  " CREATE TRIGGER log_write AFTER INSERT OR UPDATE ON %s FOR EACH ROW"
+	                  " EXECUTE FUNCTION log_write()",
+	            table);
+}
+
+static const char writes_sql[] = "SELECT coalesce(string_agg(how || ':' || n, ',' ORDER BY how), '')"
+                                 " FROM (SELECT how, count(*) n FROM writes GROUP BY how) w";
+
 /* --- the table with every SPEC.md §5 type --- */
 
 static const struct coldef all_defs[] = {
@@ -233,10 +249,10 @@ static void test_create_all_types(void **state)
 	OK(f, target_prepare_table(f->t, &tbl, false, &f->err));
 }
 
-/* A megabyte of text with every character an array literal or a parameter could trip on. */
+/* A megabyte of text with every character an array literal, COPY data or a parameter could trip on. */
 static char *big_text(size_t n)
 {
-	static const char pattern[] = "ab\"c\\d,{e} 'f' NULL \xc3\xa9\n\t";
+	static const char pattern[] = "ab\"c\\d,{e} 'f' NULL \\N \xc3\xa9\n\t\r";
 	char *s = malloc(n + 1);
 
 	assert_non_null(s);
@@ -249,24 +265,29 @@ static char *big_text(size_t n)
 	return s;
 }
 
-/* Upserts of every type: ordinary values, NULLs, empty strings and arrays, NaN and ±Infinity, ±infinity
- * dates and timestamps, BC dates, 24:00:00, arrays with NULL and quotes, 1 MB of text and of bytea. */
-static void test_upsert_all_types(void **state)
+/* Every type written as op gives (upserts 'u', or inserts 'c' that go in with COPY, as 32 more rows make
+ * the run long enough): ordinary values, NULLs, empty strings and arrays, NaN and ±Infinity, ±infinity
+ * dates and timestamps, BC dates, 24:00:00, arrays with NULL and quotes, a text "\N", 1 MB of text and of
+ * bytea. */
+static void check_all_types(void **state, char op)
 {
+	enum { N = 5 + 32 };
 	struct fx *f = *state;
 	struct target_table tbl = mktable(f, 0, "all_types", all_defs, NALL);
-	struct target_cell rows[5][NALL];
-	struct target_change ch[5];
+	struct target_cell rows[N][NALL];
+	struct target_change ch[N];
 	const size_t big = 1 << 20;
+	size_t n = op == 'c' ? N : 5;
 	char *text = big_text(big), *hex = malloc(2 * big + 3), *v;
 
 	assert_non_null(hex);
 	OK(f, target_prepare_table(f->t, &tbl, true, &f->err));
-	for (int r = 0; r < 5; r++) {
+	log_writes(f, "all_types");
+	for (size_t r = 0; r < n; r++) {
 		for (int c = 0; c < NALL; c++)
 			rows[r][c] = NUL;
-		rows[r][0] = V(jint(f, r + 1));
-		ch[r] = (struct target_change){'u', rows[r]};
+		rows[r][0] = V(jint(f, r < 5 ? (long long)r + 1 : (long long)r + 100));
+		ch[r] = (struct target_change){op, rows[r]};
 	}
 	/* 1: ordinary values of every type */
 	rows[0][all_col("b")] = V(J(f, json_true()));
@@ -312,6 +333,7 @@ static void test_upsert_all_types(void **state)
 	rows[3][all_col("d")] = V(jint(f, -735160)); /* 0044-03-15 BC */
 	rows[3][all_col("ts")] = V(jint(f, -62167219200000000LL)); /* 0001-01-01 00:00:00 BC */
 	rows[3][all_col("tz")] = V(jint(f, INT64_MAX));
+	rows[3][all_col("t")] = V(jstr(f, "\\N"));
 	/* 5: -infinity, and a megabyte each of text and bytea */
 	rows[4][all_col("d")] = V(jint(f, INT32_MIN));
 	rows[4][all_col("ts")] = V(jint(f, INT64_MIN));
@@ -321,7 +343,8 @@ static void test_upsert_all_types(void **state)
 		snprintf(hex + 2 + 2 * i, 3, "%02x", (unsigned)(i * 7 % 256));
 	rows[4][all_col("bt")] = V(jstr(f, hex));
 
-	apply_tx(f, &tbl, ch, 5);
+	apply_tx(f, &tbl, ch, n);
+	check_value(f->c, op == 'c' ? "COPY INSERT:37" : "INSERT INSERT:5", writes_sql);
 
 	{
 		static const char *const expect1[][2] = {
@@ -376,6 +399,7 @@ static void test_upsert_all_types(void **state)
 			             testenv_fmt("SELECT %s::text FROM all_types WHERE id = 4", expect3[i][0]));
 		}
 	}
+	check_value(f->c, "\\N", "SELECT t FROM all_types WHERE id = 4");
 	check_value(f->c, "00:00:00", "SELECT tm::text FROM all_types WHERE id = 3");
 	check_value(f->c, "{NULL}", "SELECT a_int::text FROM all_types WHERE id = 3");
 	check_value(f->c, "-infinity", "SELECT d::text FROM all_types WHERE id = 5");
@@ -391,6 +415,16 @@ static void test_upsert_all_types(void **state)
 	check_value(f->c, "1048576", "SELECT octet_length(bt) FROM all_types WHERE id = 5");
 	free(text);
 	free(hex);
+}
+
+static void test_upsert_all_types(void **state)
+{
+	check_all_types(state, 'u');
+}
+
+static void test_copy_all_types(void **state)
+{
+	check_all_types(state, 'c');
 }
 
 /* An existing table with compatible columns in another order, an extra column with a default, the key an
@@ -603,6 +637,77 @@ static void test_repeated_keys(void **state)
 	check_value(f->c, "1|v48|<null>|48,2|v49|<null>|49,3|v47|<null>|47", kv_rows_sql);
 }
 
+/* Sets change i of ch to an insert ('c') of row (id, "c<id>", NULL, id) in cells[i]. */
+static void mkinsert(struct fx *f, struct target_change *ch, struct target_cell (*cells)[4], int i, int id)
+{
+	cells[i][0] = V(jint(f, id));
+	cells[i][1] = V(J(f, json_sprintf("c%d", id)));
+	cells[i][2] = NUL;
+	cells[i][3] = V(jint(f, id));
+	ch[i] = (struct target_change){'c', cells[i]};
+}
+
+/* Inserts of rows first .. first + n - 1 into ch[0..n). */
+static void mkinserts(struct fx *f, struct target_change *ch, struct target_cell (*cells)[4], int n, int first)
+{
+	for (int k = 0; k < n; k++)
+		mkinsert(f, ch, cells, k, first + k);
+}
+
+/* Inserts ('c'): runs of 32 and more go in with COPY, shorter ones and the upserts between them with
+ * INSERT; a COPY that meets a row already there is rolled back to its savepoint and its rows upserted
+ * (the next runs of the table too, for a while); a COPY that breaks a constraint reports it like an
+ * upsert. */
+static void test_inserts(void **state)
+{
+	struct fx *f = *state;
+	struct target_table tbl = mktable(f, 0, "kv", kv_defs, 4);
+	struct target_cell cells[92][4];
+	struct target_change ch[92];
+	const char *sum_sql = "SELECT concat_ws('|', count(*), sum(id), sum(n), count(big), bool_and(a = 'c' || id))"
+	                      " FROM kv";
+	int k = 0;
+
+	OK(f, target_prepare_table(f->t, &tbl, true, &f->err));
+	log_writes(f, "kv");
+	/* 40 inserts, an upsert, 10 inserts, a delete, 40 inserts */
+	for (int id = 1; id <= 40; id++)
+		mkinsert(f, ch, cells, k++, id);
+	mkinsert(f, ch, cells, k, 41);
+	ch[k++].op = 'u';
+	for (int id = 42; id <= 51; id++)
+		mkinsert(f, ch, cells, k++, id);
+	mkinsert(f, ch, cells, k, 3);
+	ch[k++].op = 'd';
+	for (int id = 52; id <= 91; id++)
+		mkinsert(f, ch, cells, k++, id);
+	apply_tx(f, &tbl, ch, (size_t)k);
+	check_value(f->c, "90|4183|4183|0|t", sum_sql);
+	check_value(f->c, "COPY INSERT:80,INSERT INSERT:11", writes_sql);
+
+	/* row 100 is there already: the COPY of 95..134 fails, and they are upserted */
+	pgtest_exec(f->c, "DELETE FROM kv WHERE id > 3; INSERT INTO kv VALUES (100, 'old', 'old', 0); TRUNCATE writes");
+	mkinserts(f, ch, cells, 40, 95);
+	apply_tx(f, &tbl, ch, 40);
+	check_value(f->c, "42|4583|4583|0|t", sum_sql);
+	check_value(f->c, "INSERT INSERT:39,INSERT UPDATE:1", writes_sql);
+	/* and for a while, the table's inserts are upserted without trying COPY */
+	pgtest_exec(f->c, "TRUNCATE writes");
+	mkinserts(f, ch, cells, 40, 200);
+	apply_tx(f, &tbl, ch, 40);
+	check_value(f->c, "INSERT INSERT:40", writes_sql);
+
+	/* a constraint broken by one row of a COPY: the upsert's error, the transaction is lost */
+	OK(f, target_connect(f->t, &f->err)); /* a new session forgets the pause */
+	pgtest_exec(f->c, "ALTER TABLE kv ADD CONSTRAINT n_not_330 CHECK (n <> 330)");
+	mkinserts(f, ch, cells, 40, 300);
+	OK(f, target_begin(f->t, &f->err));
+	check_error(f, target_apply(f->t, &tbl, ch, 40, &f->err), false, "table kv", "n_not_330",
+	            "Failing row contains (330, c330, null, 330)", NULL);
+	target_rollback(f->t);
+	check_value(f->c, "0", "SELECT count(*) FROM kv WHERE id >= 300");
+}
+
 /* Deletes by a two-column key (text and integer), with keys that are not there; and, for truncate, DELETE
  * inside the transaction: a concurrent reader neither blocks nor sees the table empty before the commit. */
 static void test_delete_and_truncate(void **state)
@@ -796,6 +901,21 @@ static void test_server_restart(void **state)
 	target_rollback(f->t);
 	OK(f, target_connect(f->t, &f->err));
 	apply_tx(f, &tbl, c2, 1);
+	/* the same for inserts that go in with COPY */
+	{
+		struct target_cell cells[40][4];
+		struct target_change ch[40];
+
+		mkinserts(f, ch, cells, 40, 1000);
+		OK(f, target_begin(f->t, &f->err));
+		pgtest_exec(f->c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname ="
+		                  " current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+		check_error(f, target_apply(f->t, &tbl, ch, 40, &f->err), true, NULL);
+		target_rollback(f->t);
+		OK(f, target_connect(f->t, &f->err));
+		apply_tx(f, &tbl, ch, 40);
+		pgtest_exec(f->c, "DELETE FROM kv WHERE id >= 1000");
+	}
 
 	PQfinish(f->c);
 	f->c = NULL;
@@ -892,10 +1012,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_all_types, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_upsert_all_types, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_copy_all_types, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_existing_table, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_incompatible_tables, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_unchanged, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_repeated_keys, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_inserts, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_and_truncate, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_positions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_constraint_violation, fx_setup, fx_teardown),

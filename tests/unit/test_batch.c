@@ -124,6 +124,29 @@ static void test_delete_then_insert(void **state)
 	expect(f, 0, "u:id=1,a=new,b=~");
 }
 
+/* An insert ('c') stays one while it is the first change of its row in the batch, also when updates of
+ * the row follow (they merge into it); after an earlier change of the row (a delete) it is an upsert, as
+ * the target still holds the row. */
+static void test_inserts(void **state)
+{
+	struct fixture *f = *state;
+
+	add(f, f->m, 'c', "{\"id\":1,\"a\":\"x\",\"b\":\"y\"}");
+	add(f, f->m, 'u', "{\"id\":1,\"a\":\"x2\",\"b\":{\"unchanged\":true}}");
+	add(f, f->m, 'c', "{\"id\":2,\"a\":\"p\",\"b\":\"q\"}");
+	add(f, f->m, 'u', "{\"id\":3,\"a\":\"r\",\"b\":\"s\"}");
+	add(f, f->m, 'd', "{\"id\":2,\"a\":{\"unchanged\":true},\"b\":{\"unchanged\":true}}");
+	add(f, f->m, 'c', "{\"id\":2,\"a\":\"p2\",\"b\":\"q2\"}");
+	add(f, f->m, 'c', "{\"id\":3,\"a\":\"r2\",\"b\":\"s2\"}");
+	assert_int_equal(batch_size(f->b), 3);
+	expect(f, 0, "c:id=1,a=x2,b=y");
+	expect(f, 1, "u:id=2,a=p2,b=q2");
+	expect(f, 2, "u:id=3,a=r2,b=s2");
+	/* a later delete of an inserted row wins as before */
+	add(f, f->m, 'd', "{\"id\":1,\"a\":{\"unchanged\":true},\"b\":{\"unchanged\":true}}");
+	expect(f, 0, "d:id=1,a=~,b=~");
+}
+
 static void test_truncate_is_a_barrier_and_tables_apart(void **state)
 {
 	struct fixture *f = *state;
@@ -173,6 +196,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_upserts_merge_unchanged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_then_insert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inserts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_is_a_barrier_and_tables_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_not_fitting, setup, teardown),
