@@ -66,13 +66,17 @@ stop_servers() {
 			kill -KILL -- "-$pid" 2>/dev/null || true # what is left of the group
 		fi
 	fi
-	if [[ -s $dir/pg/data/postmaster.pid ]]; then
-		pid=$(head -n 1 "$dir/pg/data/postmaster.pid")
+	local pgdir ctl
+	for pgdir in "$dir/pg" "$dir"/pg_*; do # pg_NAME: a second server (start_postgres NAME)
+		[[ -s $pgdir/data/postmaster.pid ]] || continue
+		ctl=$pgdir/pgctl
+		[[ $pgdir == "$dir/pg" ]] && ctl=$dir/pgctl
+		pid=$(head -n 1 "$pgdir/data/postmaster.pid")
 		if proc_has "$pid" cmdline "$dir/"; then
-			"$dir/pgctl" stop immediate >>"$dir/pg/pgctl.log" 2>&1 || kill -KILL "$pid" 2>/dev/null || true
+			"$ctl" stop immediate >>"$pgdir/pgctl.log" 2>&1 || kill -KILL "$pid" 2>/dev/null || true
 			wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
 		fi
-	fi
+	done
 	# a throwaway MariaDB needs no clean shutdown: SIGKILL saves the 1-2 s it takes
 	pid=$(cat "$dir/mariadb/mariadbd.pid" 2>/dev/null || true)
 	if proc_has "$pid" cmdline "$dir/"; then
@@ -137,10 +141,13 @@ free_ports() {
 		exit 1' "$1"
 }
 
-# start_postgres: initdb (as postgres) and start on a free port. Writes $rundir/pgctl, the one way to
-# start and stop this server (tests use it too, through tests/support/pgtest.c).
+# start_postgres [pg_NAME]: initdb (as postgres) and start on a free port ($pg_port). Writes $rundir/pgctl,
+# the one way to start and stop this server (tests use it too, through tests/support/pgtest.c). With a
+# name, a further server in $rundir/pg_NAME, with its pgctl in there.
 start_postgres() {
-	local dir=$rundir/pg opts
+	local name=${1:-pg} opts
+	local dir=$rundir/$name ctl=$rundir/pgctl
+	[[ $name == pg ]] || ctl=$dir/pgctl
 	as_pg=()
 	mkdir "$dir"
 	if ((EUID == 0)); then # initdb refuses root
@@ -166,9 +173,9 @@ stop) args=(stop -w -t 60 -m "${2:-fast}") ;;
 esac
 exec "${as_pg[@]}" "$pg_ctl" -D "$data" "${args[@]}"
 EOF
-		} >"$rundir/pgctl"
-		chmod 755 "$rundir/pgctl"
-		"$rundir/pgctl" start >>"$dir/pgctl.log" 2>&1 && return 0
+		} >"$ctl"
+		chmod 755 "$ctl"
+		"$ctl" start >>"$dir/pgctl.log" 2>&1 && return 0
 		grep -q 'Address already in use' "$dir/postgres.log" 2>/dev/null || break
 		say "PostgreSQL port $pg_port was taken meanwhile; trying another"
 	done
