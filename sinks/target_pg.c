@@ -1,5 +1,5 @@
 /* target_pg.c: the PostgreSQL engine behind target.h, with libpq. It checks or creates the target tables,
- * writes rows with multi-row upserts and deletes, and keeps cleave_positions in the same transactions.
+ * writes rows with multi-row upserts, COPY and deletes, and keeps cleave_positions in the same transactions.
  * Values become text with sinks/sinkvalue.h; the server converts them to the column types.
  *
  * How rows travel: one statement per run of changes, with one text[] parameter per column, zipped by
@@ -18,6 +18,9 @@
  * ON CONFLICT (which takes four round trips and a temporary table per session), and no slower unprepared
  * than prepared. Casting to the type without its modifier (varchar, not varchar(40)) leaves the modifier
  * to the assignment, which rejects a too-long value where an explicit cast would silently cut it.
+ *
+ * Inserts ('c', target.h) in runs of TPG_COPY_MIN or more go in with COPY instead, inside a savepoint that
+ * turns a failed COPY into the same run upserted (tpg_copy_run).
  *
  * Rows of one INSERT share the set of TARGET_UNCHANGED columns (those are left out of the SET list and
  * inserted as NULL), so a run of upserts is cut where that set changes. PostgreSQL refuses to upsert one
@@ -62,6 +65,11 @@
 #define TPG_COPY_CHUNK (1u << 20)
 #define TPG_COPY_PAUSE 64
 
+/* Most COPY runs in one transaction; later runs are upserted. Each savepoint that writes takes a
+ * subtransaction id, and a backend caches only 64 of them: beyond that every snapshot taken in the
+ * service database while the transaction is open must look subtransactions up in pg_subtrans. */
+#define TPG_COPY_MAX_TX 32
+
 /* What apply needs to know of one target table: its catalog facts, read once per connection. */
 struct tpg_table {
 	char *name;   /* as the mapping gives it */
@@ -97,6 +105,7 @@ struct tpg {
 	struct buf val;       /* one value's text */
 	struct buf keys;      /* key texts of the current run (length-prefixed segments) */
 	struct buf copy;      /* COPY data not sent yet */
+	int copies;           /* COPY runs in the current transaction (TPG_COPY_MAX_TX) */
 	struct buf *arrays;   /* one text[] literal per parameter */
 	const char **params;
 	int narrays;
@@ -415,8 +424,10 @@ static void tpg_notice(void *arg, const char *message)
 static int tpg_connect(void *state, struct cerr *err)
 {
 	struct tpg *s = state;
-	const char *keys[] = {"fallback_application_name", NULL};
-	const char *vals[] = {"cleave sink", NULL};
+	/* values are UTF-8 whatever the database's encoding: the server converts them (or refuses one that
+	 * its encoding cannot hold) */
+	const char *keys[] = {"fallback_application_name", "client_encoding", NULL};
+	const char *vals[] = {"cleave sink", "UTF8", NULL};
 
 	if (s->conn) {
 		PQfinish(s->conn);
@@ -1348,11 +1359,16 @@ static int tpg_put_copy_cell(struct tpg *s, const struct tpg_table *t, const str
 	return 0;
 }
 
-/* Sends the COPY data gathered in s->copy. */
+/* Sends the COPY data gathered in s->copy, in pieces of at most TPG_COPY_CHUNK bytes (one row may be
+ * bigger than PQputCopyData's int count). */
 static int tpg_copy_flush(struct tpg *s, struct cerr *err)
 {
-	if (s->copy.len && PQputCopyData(s->conn, (const char *)s->copy.data, (int)s->copy.len) != 1)
-		return tpg_fail(s, NULL, err);
+	for (size_t off = 0; off < s->copy.len; off += TPG_COPY_CHUNK) {
+		size_t n = s->copy.len - off < TPG_COPY_CHUNK ? s->copy.len - off : TPG_COPY_CHUNK;
+
+		if (PQputCopyData(s->conn, (const char *)s->copy.data + off, (int)n) != 1)
+			return tpg_fail(s, NULL, err);
+	}
 	buf_reset(&s->copy);
 	return 0;
 }
@@ -1395,7 +1411,17 @@ static int tpg_copy(struct tpg *s, const struct tpg_table *t, const struct targe
 	if (PQputCopyEnd(s->conn, rc == 0 ? NULL : "cancelled by cleave") != 1 && rc == 0)
 		rc = tpg_fail(s, NULL, err);
 	while ((res = PQgetResult(s->conn))) {
-		if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_COPY_IN) {
+			/* the end of the data could not be sent (libpq out of memory): the session stays in COPY
+			 * for good, so it is dropped and the batch retried on a new one */
+			PQclear(res);
+			PQfinish(s->conn);
+			s->conn = NULL;
+			return cerr_set(err, true, "COPY into table %s could not be ended; reconnecting", tbl->name);
+		}
+		if (rc == 0 && st != PGRES_COMMAND_OK)
 			rc = tpg_fail(s, res, err);
 		PQclear(res);
 	}
@@ -1412,19 +1438,33 @@ static int tpg_copy_run(struct tpg *s, struct tpg_table *t, const struct target_
 {
 	struct cerr cerr = {0};
 
+	s->copies++;
 	if (tpg_run(s, "SAVEPOINT cleave_copy", 0, NULL, err) < 0)
 		return -1;
 	if (tpg_copy(s, t, tbl, ch, n, &cerr) == 0)
 		return tpg_run(s, "RELEASE SAVEPOINT cleave_copy", 0, NULL, err);
 	if (cerr.retriable) {
 		*err = cerr;
-		return -1;
+		return cerr_wrap(err, "copying %zu rows into table %s", n, tbl->name);
 	}
 	log_debug(s->ctx, "COPY of %zu rows into %s failed, upserting them: %s", n, tbl->name, cerr.msg);
 	if (tpg_run(s, "ROLLBACK TO SAVEPOINT cleave_copy; RELEASE SAVEPOINT cleave_copy", 0, NULL, err) < 0)
 		return -1;
 	t->copy_pause = TPG_COPY_PAUSE;
 	return tpg_upsert_run(s, t, tbl, ch, n, err);
+}
+
+/* Whether a run of ins inserts of t goes in with COPY: long enough, not paused after a failed COPY (a
+ * long run that is not copied counts the pause down), and not past TPG_COPY_MAX_TX. Asked once per run. */
+static bool tpg_copy_due(struct tpg *s, struct tpg_table *t, size_t ins)
+{
+	if (ins < TPG_COPY_MIN)
+		return false;
+	if (t->copy_pause > 0) {
+		t->copy_pause--;
+		return false;
+	}
+	return s->copies < TPG_COPY_MAX_TX;
 }
 
 /* How many changes from ch[0] on (of n) are inserts that COPY can write: 'c', no cell left unchanged. */
@@ -1483,13 +1523,10 @@ static int tpg_apply(void *state, const struct target_table *tbl, const struct t
 		} else if (changes[i].op == 'u' || changes[i].op == 'c') {
 			size_t ins = tpg_inserts(t->ncols, &changes[i], n - i);
 
-			if (ins >= TPG_COPY_MIN) {
-				if (t->copy_pause == 0) {
-					rc = tpg_copy_run(s, t, tbl, &changes[i], ins, err);
-					i += ins;
-					continue;
-				}
-				t->copy_pause--;
+			if (tpg_copy_due(s, t, ins)) {
+				rc = tpg_copy_run(s, t, tbl, &changes[i], ins, err);
+				i += ins;
+				continue;
 			}
 			/* an upsert run ends where one that COPY would take begins */
 			j = i + (ins ? ins : 1);
@@ -1497,8 +1534,8 @@ static int tpg_apply(void *state, const struct target_table *tbl, const struct t
 			       tpg_same_unchanged(t->ncols, &changes[i], &changes[j])) {
 				size_t next = changes[j].op == 'c' ? tpg_inserts(t->ncols, &changes[j], n - j) : 0;
 
-				if (next >= TPG_COPY_MIN && t->copy_pause == 0)
-					break;
+				if (tpg_copy_due(s, t, next))
+					break; /* asked again at the top: the same answer, as nothing changed */
 				j += next > 1 ? next : 1;
 			}
 			rc = tpg_upsert_run(s, t, tbl, &changes[i], j - i, err);
@@ -1536,6 +1573,7 @@ static int tpg_begin(void *state, struct cerr *err)
 {
 	struct tpg *s = state;
 
+	s->copies = 0;
 	if (tpg_run(s, "BEGIN", 0, NULL, err) < 0)
 		return cerr_wrap(err, "starting a transaction on %s", s->what);
 	return 0;

@@ -705,7 +705,77 @@ static void test_inserts(void **state)
 	check_error(f, target_apply(f->t, &tbl, ch, 40, &f->err), false, "table kv", "n_not_330",
 	            "Failing row contains (330, c330, null, 330)", NULL);
 	target_rollback(f->t);
+	/* a value with no text form for its column: the COPY is cancelled, and the upsert names the row */
+	cells[5][3] = V(jstr(f, "12x"));
+	OK(f, target_begin(f->t, &f->err));
+	check_error(f, target_apply(f->t, &tbl, ch, 40, &f->err), false, "table kv, column n, key ('305')", NULL);
+	target_rollback(f->t);
 	check_value(f->c, "0", "SELECT count(*) FROM kv WHERE id >= 300");
+}
+
+/* At most 32 COPY runs (savepoints) in one transaction: 34 runs of 32 inserts, an upsert after each, go
+ * in as 32 COPYs and one upsert of the rest; the next transaction copies again. */
+static void test_copies_per_transaction(void **state)
+{
+	enum { RUNS = 34, N = RUNS * 33 };
+	struct fx *f = *state;
+	struct target_table tbl = mktable(f, 0, "kv", kv_defs, 4);
+	struct target_cell(*cells)[4] = calloc(N, sizeof *cells);
+	struct target_change *ch = calloc(N, sizeof *ch);
+
+	assert_non_null(cells);
+	assert_non_null(ch);
+	OK(f, target_prepare_table(f->t, &tbl, true, &f->err));
+	log_writes(f, "kv");
+	for (int k = 0; k < N; k++) {
+		mkinsert(f, ch, cells, k, k + 1);
+		if (k % 33 == 32)
+			ch[k].op = 'u';
+	}
+	apply_tx(f, &tbl, ch, N);
+	check_value(f->c, "COPY INSERT:1024,INSERT INSERT:98", writes_sql);
+	check_value(f->c, testenv_fmt("%d|%d", N, N * (N + 1) / 2), "SELECT concat_ws('|', count(*), sum(n)) FROM kv");
+	pgtest_exec(f->c, "TRUNCATE writes; TRUNCATE kv");
+	apply_tx(f, &tbl, ch, 33);
+	check_value(f->c, "COPY INSERT:32,INSERT INSERT:1", writes_sql);
+	free(cells);
+	free(ch);
+}
+
+/* A database in LATIN1: values arrive as UTF-8, by upsert and by COPY, and are stored as the same
+ * characters. */
+static void test_latin1_database(void **state)
+{
+	struct fx *f = *state;
+	const char *db = testenv_unique("tpg_latin1");
+	struct cfg_sink sink = f->sink;
+	struct target_table tbl = mktable(f, 0, "kv", kv_defs, 4);
+	struct target_cell cells[40][4];
+	struct target_change ch[40];
+	struct target *t;
+	PGconn *c;
+
+	pgtest_exec(f->c, "CREATE DATABASE %s ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0", db);
+	sink.dsn = (char *)pgtest_dsn(db);
+	t = target_new(&sink, &f->err);
+	assert_non_null(t);
+	OK(f, target_connect(t, &f->err));
+	OK(f, target_prepare_table(t, &tbl, true, &f->err));
+	mkinserts(f, ch, cells, 40, 1);
+	cells[0][1] = V(jstr(f, "caf\xc3\xa9")); /* café */
+	for (int pass = 0; pass < 2; pass++) { /* COPY, then upserts of the same rows */
+		OK(f, target_begin(t, &f->err));
+		OK(f, target_apply(t, &tbl, ch, 40, &f->err));
+		OK(f, target_commit(t, &f->err));
+		for (int k = 0; k < 40; k++)
+			ch[k].op = 'u';
+	}
+	c = pgtest_connect(db);
+	check_value(c, "\\x636166e9|4|40", "SELECT concat_ws('|', convert_to(a, 'LATIN1'), length(a),"
+	                                   " (SELECT count(*) FROM kv)) FROM kv WHERE id = 1");
+	PQfinish(c);
+	target_free(t);
+	pgtest_drop_db(db);
 }
 
 /* Deletes by a two-column key (text and integer), with keys that are not there; and, for truncate, DELETE
@@ -907,13 +977,19 @@ static void test_server_restart(void **state)
 		struct target_change ch[40];
 
 		mkinserts(f, ch, cells, 40, 1000);
+		/* the session dies inside the COPY, at its 21st row */
+		pgtest_exec(f->c, "CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+		                  " IF NEW.id = 1020 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;"
+		                  " RETURN NEW; END$$;"
+		                  " CREATE TRIGGER die BEFORE INSERT ON kv FOR EACH ROW EXECUTE FUNCTION die()");
 		OK(f, target_begin(f->t, &f->err));
-		pgtest_exec(f->c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname ="
-		                  " current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
-		check_error(f, target_apply(f->t, &tbl, ch, 40, &f->err), true, NULL);
+		check_error(f, target_apply(f->t, &tbl, ch, 40, &f->err), true, "terminating connection", NULL);
 		target_rollback(f->t);
+		pgtest_exec(f->c, "DROP TRIGGER die ON kv");
+		check_value(f->c, "0", "SELECT count(*) FROM kv WHERE id >= 1000");
 		OK(f, target_connect(f->t, &f->err));
 		apply_tx(f, &tbl, ch, 40);
+		check_value(f->c, "40", "SELECT count(*) FROM kv WHERE id >= 1000");
 		pgtest_exec(f->c, "DELETE FROM kv WHERE id >= 1000");
 	}
 
@@ -1018,6 +1094,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unchanged, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_repeated_keys, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_inserts, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_copies_per_transaction, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_latin1_database, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_and_truncate, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_positions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_constraint_violation, fx_setup, fx_teardown),
