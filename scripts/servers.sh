@@ -147,6 +147,7 @@ free_ports() {
 start_postgres() {
 	local name=${1:-pg} opts
 	local dir=$rundir/$name ctl=$rundir/pgctl
+	[[ $name == pg || $name == pg_?* ]] || die "start_postgres: a further server's name starts with pg_ (stop_servers finds it so)"
 	[[ $name == pg ]] || ctl=$dir/pgctl
 	as_pg=()
 	mkdir "$dir"
@@ -265,7 +266,7 @@ start_watchdog() {
 # shellcheck disable=SC2317 # reached through the EXIT trap
 print_tails() {
 	local f
-	for f in "$rundir/pg/postgres.log" "$rundir/mariadb/mariadb.log" "$rundir/mock/mock.log"; do
+	for f in "$rundir"/pg/postgres.log "$rundir"/pg_*/postgres.log "$rundir/mariadb/mariadb.log" "$rundir/mock/mock.log"; do
 		[[ -s $f ]] || continue
 		printf '\n==== last 30 lines of %s ====\n' "$f" >&2
 		tail -n 30 "$f" >&2
