@@ -51,6 +51,7 @@ struct plan_node {
 struct avro_plan_pick {
 	const struct plan_node *rec;
 	unsigned char *mode;          /* per field: PICK_SKIP, PICK_ALL, PICK_SUB */
+	size_t *path;                 /* PICK_ALL: the index of the path that picked the field */
 	struct avro_plan_pick **sub;  /* PICK_SUB: the pick of the field's record */
 	struct avro_plan_pick *next;  /* the plan's list of picks, for freeing */
 };
@@ -299,6 +300,7 @@ void avro_plan_free(struct avro_plan *pl)
 
 		pl->picks = k->next;
 		free(k->mode);
+		free(k->path);
 		free(k->sub);
 		free(k);
 	}
@@ -320,8 +322,9 @@ static struct avro_plan_pick *plan_pick_rec(struct avro_plan *pl, const struct p
 	pl->picks = k;
 	k->rec = rec;
 	k->mode = calloc(rec->n ? rec->n : 1, 1);
+	k->path = calloc(rec->n ? rec->n : 1, sizeof *k->path);
 	k->sub = calloc(rec->n ? rec->n : 1, sizeof *k->sub);
-	if (!k->mode || !k->sub)
+	if (!k->mode || !k->path || !k->sub)
 		return NULL;
 	for (size_t f = 0; f < rec->n; f++) {
 		const char *name = rec->names[f];
@@ -336,10 +339,13 @@ static struct avro_plan_pick *plan_pick_rec(struct avro_plan *pl, const struct p
 				p += prefix_len + 1;
 			if (strncmp(p, name, len) != 0)
 				continue;
-			if (p[len] == '\0')
+			if (p[len] == '\0') {
 				k->mode[f] = PICK_ALL;
-			else if (p[len] == '.' && k->mode[f] == PICK_SKIP)
+				k->path[f] = i;
+			} else if (p[len] == '.' && k->mode[f] == PICK_SKIP) {
 				k->mode[f] = rec->kids[f]->kind == PK_RECORD ? PICK_SUB : PICK_ALL;
+				k->path[f] = i;
+			}
 		}
 		if (k->mode[f] == PICK_SUB) {
 			/* the prefix of the sub-pick: prefix.name */
@@ -777,4 +783,113 @@ json_t *avro_plan_decode_pick(const struct avro_plan *pl, const struct avro_plan
 	if (!pick->rec)
 		return avro_plan_decode(pl, p, n, err);
 	return plan_finish(plan_record(pl, pl->root, pick, &in, 0, err), &in, err);
+}
+
+/* ---- scalars and single fields, without building the rest ---- */
+
+/* One picked value into *out: null, int/long (and their logical types), boolean, string, enum symbol (also
+ * of cleave.Unchanged); a union's branch. Anything else is refused. */
+static int plan_scalar(const struct plan_node *t, struct plan_in *in, int depth, struct avro_plan_scalar *out,
+                       struct cerr *err)
+{
+	const uint8_t *b = NULL;
+	int64_t v = 0;
+
+	if (depth > PLAN_MAX_DEPTH)
+		return plan_fail(in, err, "value nested too deeply");
+	switch (t->kind) {
+	case PK_NULL:
+		out->kind = AVRO_PLAN_NULL;
+		return 0;
+	case PK_BOOLEAN:
+		if (plan_skip(t, in, depth, err) < 0)
+			return -1;
+		*out = (struct avro_plan_scalar){.kind = AVRO_PLAN_LONG, .l = in->p[in->pos - 1]};
+		return 0;
+	case PK_INT:
+	case PK_LONG:
+		if (plan_long(in, &v, err) < 0)
+			return -1;
+		if (t->kind == PK_INT && (v < INT32_MIN || v > INT32_MAX))
+			return plan_fail(in, err, "int out of range");
+		*out = (struct avro_plan_scalar){.kind = AVRO_PLAN_LONG, .l = v};
+		return 0;
+	case PK_STRING:
+		if (plan_long(in, &v, err) < 0 || plan_take(in, v, &b, err) < 0)
+			return -1;
+		*out = (struct avro_plan_scalar){.kind = AVRO_PLAN_STRING, .s = (const char *)b, .len = (size_t)v};
+		return 0;
+	case PK_ENUM:
+		if (plan_long(in, &v, err) < 0)
+			return -1;
+		if (v < 0 || (uint64_t)v >= t->n)
+			return plan_fail(in, err, "enum index out of range");
+		*out = (struct avro_plan_scalar){.kind = AVRO_PLAN_STRING, .s = t->names[v], .len = t->lens[v]};
+		return 0;
+	case PK_UNION:
+		if (plan_long(in, &v, err) < 0)
+			return -1;
+		if (v < 0 || (uint64_t)v >= t->n)
+			return plan_fail(in, err, "union branch index out of range");
+		return plan_scalar(t->kids[v], in, depth + 1, out, err);
+	default:
+		return plan_fail(in, err, "a picked field is not a scalar");
+	}
+}
+
+static int plan_scalars(const struct plan_node *t, const struct avro_plan_pick *pick, struct plan_in *in, int depth,
+                        struct avro_plan_scalar *out, size_t nout, struct cerr *err)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		int rc;
+
+		if (pick->mode[i] == PICK_SUB)
+			rc = depth + 1 > PLAN_MAX_DEPTH ? plan_fail(in, err, "value nested too deeply") :
+			                                  plan_scalars(t->kids[i], pick->sub[i], in, depth + 1, out, nout, err);
+		else if (pick->mode[i] == PICK_ALL && pick->path[i] < nout)
+			rc = plan_scalar(t->kids[i], in, depth + 1, &out[pick->path[i]], err);
+		else
+			rc = plan_skip(t->kids[i], in, depth + 1, err);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int avro_plan_decode_scalars(const struct avro_plan *pl, const struct avro_plan_pick *pick, const void *p, size_t n,
+                             struct avro_plan_scalar *out, size_t nout, struct cerr *err)
+{
+	struct plan_in in = {p, n, 0};
+
+	for (size_t i = 0; i < nout; i++)
+		out[i] = (struct avro_plan_scalar){.kind = AVRO_PLAN_ABSENT};
+	if (!pick->rec)
+		return cerr_set(err, false, "avro decode: the schema is not a record");
+	if (plan_scalars(pl->root, pick, &in, 0, out, nout, err) < 0)
+		return -1;
+	if (in.pos != in.n)
+		return cerr_set(err, false, "avro decode: %zu bytes after the value", in.n - in.pos);
+	return 0;
+}
+
+json_t *avro_plan_decode_field(const struct avro_plan *pl, const struct avro_plan_pick *pick, const void *p,
+                               size_t n, struct cerr *err)
+{
+	struct plan_in in = {p, n, 0};
+	json_t *v = NULL;
+
+	if (!pick->rec)
+		return avro_plan_decode(pl, p, n, err);
+	for (size_t i = 0; i < pl->root->n; i++) {
+		if (pick->mode[i] == PICK_ALL && !v) {
+			if (!(v = plan_value(pl, pl->root->kids[i], &in, 1, err)))
+				return NULL;
+		} else if (plan_skip(pl->root->kids[i], &in, 1, err) < 0) {
+			json_decref(v);
+			return NULL;
+		}
+	}
+	if (!v && !(v = json_null()))
+		return plan_oom(err);
+	return plan_finish(v, &in, err);
 }

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 
@@ -41,5 +42,25 @@ const struct avro_plan_pick *avro_plan_pick(struct avro_plan *pl, const char *co
  * them). A schema whose top level is not a record is decoded whole. */
 json_t *avro_plan_decode_pick(const struct avro_plan *pl, const struct avro_plan_pick *pick, const void *p,
                               size_t n, struct cerr *err);
+
+/* A picked scalar as avro_plan_decode_scalars gives it. */
+struct avro_plan_scalar {
+	enum { AVRO_PLAN_ABSENT, AVRO_PLAN_NULL, AVRO_PLAN_LONG, AVRO_PLAN_STRING } kind;
+	int64_t l;     /* LONG: int, long (and their logical types), boolean as 0 or 1 */
+	const char *s; /* STRING: string bytes (in the decoded data, not checked for UTF-8) or enum symbol */
+	size_t len;    /*         their length (not NUL-terminated) */
+};
+
+/* The picked fields without building any JSON, for the few fields read of every event: out[i] gets the
+ * field picked by path i of the pick (ABSENT for a path the schema lacks; union branches taken). A picked
+ * field of another type (record, array, map, bytes, fixed, float, double) is refused with err, as are
+ * bytes that are not exactly one value of the schema. 0, or -1 with err. */
+int avro_plan_decode_scalars(const struct avro_plan *pl, const struct avro_plan_pick *pick, const void *p, size_t n,
+                             struct avro_plan_scalar *out, size_t nout, struct cerr *err);
+
+/* The first field the pick takes whole, as avro_plan_decode_pick would give it inside its object, without
+ * that object (JSON null when the schema lacks it). */
+json_t *avro_plan_decode_field(const struct avro_plan *pl, const struct avro_plan_pick *pick, const void *p,
+                               size_t n, struct cerr *err);
 
 #endif

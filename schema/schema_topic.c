@@ -201,48 +201,46 @@ json_t *schema_topic_decode(struct schema_topic *st, const void *p, size_t n, st
 	return avro_decoder_decode(e->decoder, (const uint8_t *)p + AVRO_SOE_HEADER_LEN, n - AVRO_SOE_HEADER_LEN, err);
 }
 
-json_t *schema_topic_decode_head(struct schema_topic *st, const void *p, size_t n, struct schema_row_plan *rows,
-                                 struct cerr *err)
+int schema_topic_decode_head(struct schema_topic *st, const void *p, size_t n, struct schema_head *head,
+                             struct schema_row_plan *rows, struct cerr *err)
 {
-	static const char *const head[] = {"op", "source.commit_lsn", "source.seq", NULL};
+	static const char *const head_paths[] = {"op", "source.commit_lsn", "source.seq", NULL};
 	static const char *const before[] = {"before", NULL};
 	static const char *const after[] = {"after", NULL};
+	struct avro_plan_scalar f[3];
 	struct schema_entry *e;
 
 	if (!(e = schema_topic_entry_of(st, p, n, err)))
-		return NULL;
+		return -1;
 	if (!e->plan) {
 		/* every pick now: rows are decoded in other threads, which must not change the plan */
 		if (!(e->plan = avro_plan_new(e->json, err)))
-			return NULL;
-		if (!(e->head_pick = avro_plan_pick(e->plan, head, err)) ||
+			return -1;
+		if (!(e->head_pick = avro_plan_pick(e->plan, head_paths, err)) ||
 		    !(e->before_pick = avro_plan_pick(e->plan, before, err)) ||
 		    !(e->after_pick = avro_plan_pick(e->plan, after, err))) {
 			avro_plan_free(e->plan);
 			e->plan = NULL;
-			return NULL;
+			return -1;
 		}
 	}
 	*rows = (struct schema_row_plan){.plan = e->plan, .before = e->before_pick, .after = e->after_pick};
-	return avro_plan_decode_pick(e->plan, e->head_pick, (const uint8_t *)p + AVRO_SOE_HEADER_LEN,
-	                             n - AVRO_SOE_HEADER_LEN, err);
+	if (avro_plan_decode_scalars(e->plan, e->head_pick, (const uint8_t *)p + AVRO_SOE_HEADER_LEN,
+	                             n - AVRO_SOE_HEADER_LEN, f, 3, err) < 0)
+		return -1;
+	if (f[0].kind != AVRO_PLAN_STRING || f[1].kind != AVRO_PLAN_LONG || f[2].kind != AVRO_PLAN_LONG)
+		return cerr_set(err, false, "not a cleave envelope: no op, source.commit_lsn or source.seq");
+	*head = (struct schema_head){.op = f[0].s, .oplen = f[0].len, .commit_lsn = f[1].l, .seq = f[2].l};
+	return 0;
 }
 
 json_t *schema_row_decode(const struct schema_row_plan *rows, bool before, const void *p, size_t n,
                           struct cerr *err)
 {
-	json_t *top, *row;
-
 	if (n < AVRO_SOE_HEADER_LEN) {
 		cerr_set(err, false, "avro decode: %zu bytes is no single-object encoding", n);
 		return NULL;
 	}
-	top = avro_plan_decode_pick(rows->plan, before ? rows->before : rows->after,
-	                            (const uint8_t *)p + AVRO_SOE_HEADER_LEN, n - AVRO_SOE_HEADER_LEN, err);
-	if (!top)
-		return NULL;
-	row = json_object_get(top, before ? "before" : "after");
-	row = row ? json_incref(row) : json_null();
-	json_decref(top);
-	return row;
+	return avro_plan_decode_field(rows->plan, before ? rows->before : rows->after,
+	                              (const uint8_t *)p + AVRO_SOE_HEADER_LEN, n - AVRO_SOE_HEADER_LEN, err);
 }

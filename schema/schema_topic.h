@@ -33,8 +33,15 @@ struct schema_row_plan {
 	const struct avro_plan *plan;
 	const struct avro_plan_pick *before, *after;
 };
-json_t *schema_topic_decode_head(struct schema_topic *st, const void *p, size_t n, struct schema_row_plan *rows,
-                                 struct cerr *err);
+/* The head of an envelope: op (pointing into p, not NUL-terminated), commit_lsn and seq. Builds no JSON
+ * (it is read for every event on the sink's main thread). */
+struct schema_head {
+	const char *op;
+	size_t oplen;
+	int64_t commit_lsn, seq;
+};
+int schema_topic_decode_head(struct schema_topic *st, const void *p, size_t n, struct schema_head *head,
+                             struct schema_row_plan *rows, struct cerr *err);
 /* The envelope p[0..n)'s before (or after) row: a new reference (JSON null when it has none), or NULL with
  * err. */
 json_t *schema_row_decode(const struct schema_row_plan *rows, bool before, const void *p, size_t n,

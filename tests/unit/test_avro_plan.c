@@ -520,6 +520,114 @@ static void test_pick(void **state)
 	free(schema);
 }
 
+/* avro_plan_decode_scalars and avro_plan_decode_field give what the full JSON decode has for the same
+ * fields, on random envelopes of every type, whole and truncated; they fail on what fails whole (but for a
+ * string that is not UTF-8, which they do not check outside what they build). */
+static void test_scalars_and_field(void **state)
+{
+	static const char *const head_paths[] = {"op", "source.commit_lsn", "source.seq", "nothere", NULL};
+	static const char *const after_paths[] = {"after", NULL};
+	char *schema = envelope_schema();
+	struct cerr err = {0};
+	struct avro_plan *pl = avro_plan_new(schema, &err);
+	const struct avro_plan_pick *head, *after;
+	json_t *root = json_loads(schema, 0, NULL);
+	int decoded = 0;
+
+	(void)state;
+	assert_non_null(pl);
+	assert_non_null(root);
+	head = avro_plan_pick(pl, head_paths, &err);
+	after = avro_plan_pick(pl, after_paths, &err);
+	assert_non_null(head);
+	assert_non_null(after);
+	gen_root = root;
+	for (int v = 0; v < VALUES_PER_SCHEMA; v++) {
+		struct avro_plan_scalar out[4];
+		struct buf b;
+		struct cerr e1 = {0}, e2 = {0}, e3 = {0};
+		json_t *full, *row;
+		int rc;
+
+		buf_init(&b, 0);
+		gen(&b, root, 0);
+		if (v % 2)
+			b.len = rnd_below(b.len + 1);
+		full = avro_plan_decode(pl, b.data, b.len, &e1);
+		rc = avro_plan_decode_scalars(pl, head, b.data, b.len, out, 4, &e2);
+		row = avro_plan_decode_field(pl, after, b.data, b.len, &e3);
+		if (full) {
+			const json_t *op = json_object_get(full, "op"), *src = json_object_get(full, "source");
+
+			if (rc != 0)
+				fail_msg("scalars failed where the whole decoded: %s", e2.msg);
+			assert_int_equal(out[0].kind, AVRO_PLAN_STRING);
+			assert_int_equal(out[0].len, json_string_length(op));
+			assert_memory_equal(out[0].s, json_string_value(op), out[0].len);
+			assert_int_equal(out[1].kind, AVRO_PLAN_LONG);
+			assert_true(out[1].l == json_integer_value(json_object_get(src, "commit_lsn")));
+			assert_int_equal(out[2].kind, AVRO_PLAN_LONG);
+			assert_true(out[2].l == json_integer_value(json_object_get(src, "seq")));
+			assert_int_equal(out[3].kind, AVRO_PLAN_ABSENT);
+			assert_non_null(row);
+			assert_true(json_equal(row, json_object_get(full, "after")));
+			decoded++;
+		} else if (!strstr(e1.msg, "UTF-8")) {
+			assert_int_equal(rc, -1);
+			assert_null(row);
+		}
+		json_decref(full);
+		json_decref(row);
+		buf_free(&b);
+	}
+	assert_true(decoded > VALUES_PER_SCHEMA / 4);
+	json_decref(root);
+	avro_plan_free(pl);
+	free(schema);
+}
+
+/* Scalars of every kind they take: boolean, int, enum symbol, a union's null and long branches; a field
+ * of another type is refused. */
+static void test_scalar_kinds(void **state)
+{
+	static const char schema[] =
+	        "{\"type\": \"record\", \"name\": \"r\", \"fields\": ["
+	        "{\"name\": \"b\", \"type\": \"boolean\"}, {\"name\": \"i\", \"type\": \"int\"},"
+	        "{\"name\": \"e\", \"type\": {\"type\": \"enum\", \"name\": \"E\", \"symbols\": [\"x\", \"yz\"]}},"
+	        "{\"name\": \"n\", \"type\": [\"null\", \"long\"]}, {\"name\": \"l\", \"type\": [\"null\", \"long\"]},"
+	        "{\"name\": \"d\", \"type\": \"double\"}]}";
+	static const char *const ok_paths[] = {"l", "n", "e", "i", "b", NULL};
+	static const char *const bad_paths[] = {"d", NULL};
+	static const uint8_t bytes[] = {1, 0x83, 0x01, 2, 0, 2, 0x81, 0x01, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f};
+	struct avro_plan_scalar out[5];
+	struct cerr err = {0};
+	struct avro_plan *pl = avro_plan_new(schema, &err);
+	const struct avro_plan_pick *ok, *bad;
+
+	(void)state;
+	assert_non_null(pl);
+	ok = avro_plan_pick(pl, ok_paths, &err);
+	bad = avro_plan_pick(pl, bad_paths, &err);
+	assert_int_equal(avro_plan_decode_scalars(pl, ok, bytes, sizeof bytes, out, 5, &err), 0);
+	assert_int_equal(out[0].kind, AVRO_PLAN_LONG);
+	assert_int_equal(out[0].l, -65);
+	assert_int_equal(out[1].kind, AVRO_PLAN_NULL);
+	assert_int_equal(out[2].kind, AVRO_PLAN_STRING);
+	assert_int_equal(out[2].len, 2);
+	assert_memory_equal(out[2].s, "yz", 2);
+	assert_int_equal(out[3].kind, AVRO_PLAN_LONG);
+	assert_int_equal(out[3].l, -66);
+	assert_int_equal(out[4].kind, AVRO_PLAN_LONG);
+	assert_int_equal(out[4].l, 1);
+	/* fewer slots than paths: the others are walked over */
+	assert_int_equal(avro_plan_decode_scalars(pl, ok, bytes, sizeof bytes, out, 2, &err), 0);
+	assert_int_equal(out[0].l, -65);
+	assert_int_equal(avro_plan_decode_scalars(pl, bad, bytes, sizeof bytes, out, 1, &err), -1);
+	assert_non_null(strstr(err.msg, "not a scalar"));
+	assert_int_equal(avro_plan_decode_scalars(pl, ok, bytes, sizeof bytes - 1, out, 5, &err), -1);
+	avro_plan_free(pl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +636,8 @@ int main(void)
 		cmocka_unit_test(test_recursive),
 		cmocka_unit_test(test_bad_schemas),
 		cmocka_unit_test(test_pick),
+		cmocka_unit_test(test_scalars_and_field),
+		cmocka_unit_test(test_scalar_kinds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
