@@ -357,7 +357,7 @@ static int snap_row(struct capture *c, const PGresult *res, int row, bool window
 		return 0;
 	capture_source_info(c, &src);
 	src.snapshot = "true";
-	if (envelope_encode(s->entry.schema, 'r', NULL, &tup, &src, clock_unix_us() / 1000, &c->value, err) < 0)
+	if (envelope_encode(s->entry.schema, 'r', NULL, &tup, &src, clock_unix_ms(), &c->value, err) < 0)
 		return cerr_wrap(err, "%s: cannot encode a snapshot row. Fix the data or report a bug",
 		                 capture_ctx(c, s->entry.schema));
 	rc = capture_send_txn(c, c->txn.id, s->entry.topic, PRODUCER_PARTITION_ANY, &c->key, &c->value, err);
@@ -420,7 +420,7 @@ static int snap_initial_table(struct capture *c, int i, lsn_t cp, int64_t *seq, 
 		c->txn.id = id;
 		c->txn.xid = 0;
 		c->txn.commit_lsn = cp - 1;
-		c->txn.commit_ts_ms = clock_unix_us() / 1000;
+		c->txn.commit_ts_ms = clock_unix_ms();
 		c->txn.seq = *seq;
 		c->msg_lsn = cp - 1;
 		rc = capture_publish_schemas(c, &s->entry, err);
