@@ -173,6 +173,15 @@ void capture_source_info(struct capture *c, struct envelope_source *src)
 	src->snapshot = "false";
 }
 
+/* The event's ts_ms: when capture processed it, read from the coarse clock, which can lag the commit time
+ * the source reports by up to a tick; never before that commit. */
+static int64_t capture_event_ms(const struct capture *c)
+{
+	int64_t now = clock_unix_ms();
+
+	return now > c->txn.commit_ts_ms ? now : c->txn.commit_ts_ms;
+}
+
 /* One row event: key from keytup (NULL: no key), envelope of op, then a tombstone when `tombstone`. */
 static int capture_row_event(struct capture *c, struct relcache_entry *e, char op, const struct pgo_tuple *keytup,
                              const struct pgo_tuple *before, const struct pgo_tuple *after, bool tombstone,
@@ -187,7 +196,7 @@ static int capture_row_event(struct capture *c, struct relcache_entry *e, char o
 	buf_reset(&c->key);
 	buf_reset(&c->value);
 	if (envelope_encode_key(e->schema, keytup, &c->key, err) < 0 ||
-	    envelope_encode(e->schema, op, before, after, &src, clock_unix_ms(), &c->value, err) < 0)
+	    envelope_encode(e->schema, op, before, after, &src, capture_event_ms(c), &c->value, err) < 0)
 		return cerr_wrap(err, "%s: cannot encode the change (transaction %u); nothing past " LSN_FMT
 		                 " is confirmed. Fix the data or report a bug",
 		                 capture_ctx(c, e->schema), c->txn.xid, LSN_ARGS(c->sent_confirmed));
@@ -372,7 +381,7 @@ static int capture_truncate(struct capture *c, const struct pgo_msg *m, struct c
 			return -1;
 		capture_source_info(c, &src);
 		buf_reset(&c->value);
-		if (envelope_encode(e->schema, 't', NULL, NULL, &src, clock_unix_ms(), &c->value, err) < 0)
+		if (envelope_encode(e->schema, 't', NULL, NULL, &src, capture_event_ms(c), &c->value, err) < 0)
 			return -1;
 		/* A truncate is a barrier for every key: it goes to every partition, keyless, so a sink sees it in
 		 * order with the rows of each partition. */

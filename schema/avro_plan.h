@@ -59,7 +59,8 @@ int avro_plan_decode_scalars(const struct avro_plan *pl, const struct avro_plan_
                              struct avro_plan_scalar *out, size_t nout, struct cerr *err);
 
 /* The first field the pick takes whole, as avro_plan_decode_pick would give it inside its object, without
- * that object (JSON null when the schema lacks it). */
+ * that object (JSON null when the schema lacks it). A schema whose top level is not a record is decoded
+ * whole, as by avro_plan_decode_pick. */
 json_t *avro_plan_decode_field(const struct avro_plan *pl, const struct avro_plan_pick *pick, const void *p,
                                size_t n, struct cerr *err);
 

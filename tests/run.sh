@@ -59,6 +59,7 @@ main() {
 
 	# ctest runs in the background in its own process group, so a signal to this script is handled at
 	# once (bash defers traps while a foreground child runs) and stops the tests with their children.
+	rm -f "$build/Testing/Temporary/LastTestsFailed.log" # only this run's failures count below
 	run_ctest "$@" || status=$?
 	if ((status != 0)) && only_librdkafka_teardown_aborts; then
 		say "every failed test failed because a cleave process aborted inside librdkafka's teardown" \
@@ -90,9 +91,9 @@ only_librdkafka_teardown_aborts() {
 		/rd_kafka_broker_destroy_final: Assertion/ && name != "" { print name }' "$tmp/LastTest.log" | sort -u)
 	failed=$(cut -d: -f2- "$tmp/LastTestsFailed.log")
 	[[ -n $failed ]] || return 1
-	for name in $failed; do
+	while IFS= read -r name; do
 		grep -qxF "$name" <<<"$aborted" || return 1
-	done
+	done <<<"$failed"
 }
 
 # one line, so bash has read it all before running it: editing this file during a run is harmless
