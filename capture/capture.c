@@ -23,6 +23,8 @@
 #define CAPTURE_BACKOFF_MIN_MS 500
 #define CAPTURE_BACKOFF_MAX_MS 30000
 #define CAPTURE_FLUSH_TIMEOUT_MS 30000
+/* The longest a stop waits for the server to say where its WAL ends (capture_sync_end). */
+#define CAPTURE_SYNC_MS 500
 #define CAPTURE_REPORT_MS 30000
 #define CAPTURE_PERMANENT_TRIES 3
 
@@ -77,7 +79,7 @@ int capture_status(struct capture *c, bool force, struct cerr *err)
 	if (!force && now < c->next_status_ms)
 		return 0;
 	confirmed = progress_confirmable(c->progress);
-	if (source_send_status(c->source, c->received, confirmed, err) < 0)
+	if (source_send_status(c->source, c->received, confirmed, false, err) < 0)
 		return -1;
 	if (confirmed != c->sent_confirmed)
 		log_debug(capture_ctx(c, NULL), "confirmed " LSN_FMT, LSN_ARGS(confirmed));
@@ -544,6 +546,33 @@ static void capture_backoff(struct capture *c, int ms)
 	}
 }
 
+/* At a stop between transactions, with everything acknowledged: asks the server where it is (a status
+ * update that requests a reply) and takes the keepalive that answers, if no data comes first, as an idle
+ * position. So the final confirmation also covers WAL written since the last keepalive (other databases,
+ * checkpoints), which a stopped capture would otherwise hold until it runs again. Waits up to
+ * CAPTURE_SYNC_MS; data that comes first is left for the next start. */
+static void capture_sync_end(struct capture *c)
+{
+	struct cerr err = {0};
+	struct repl_msg rm;
+	int64_t until = clock_mono_ms() + CAPTURE_SYNC_MS;
+
+	if (source_send_status(c->source, c->received, progress_confirmable(c->progress), true, &err) < 0)
+		return;
+	while (clock_mono_ms() < until) {
+		int rc = source_read(c->source, &rm, 50, &err);
+
+		if (rc < 0 || (rc == 1 && rm.kind != 'k'))
+			return;
+		if (rc == 1) {
+			if (rm.wal_end > c->received)
+				c->received = rm.wal_end;
+			progress_idle_at(c->progress, rm.wal_end);
+			return;
+		}
+	}
+}
+
 /* Flushes Kafka, confirms what it acknowledged and closes the stream. */
 static void capture_shutdown(struct capture *c)
 {
@@ -565,6 +594,8 @@ static void capture_shutdown(struct capture *c)
 	if (!flushed)
 		log_warn(capture_ctx(c, NULL), "Kafka did not acknowledge everything within %d s; the rest will be sent"
 		         " again at the next start", CAPTURE_FLUSH_TIMEOUT_MS / 1000);
+	if (flushed && c->streaming && !c->txn.open)
+		capture_sync_end(c);
 	if (c->streaming && capture_status(c, true, &err) < 0)
 		log_warn(capture_ctx(c, NULL), "could not send the final position: %s", err.msg);
 	source_stop(c->source);

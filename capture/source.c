@@ -666,14 +666,14 @@ int source_read(struct source *s, struct repl_msg *msg, int timeout_ms, struct c
 	return 1;
 }
 
-int source_send_status(struct source *s, lsn_t received, lsn_t confirmed, struct cerr *err)
+int source_send_status(struct source *s, lsn_t received, lsn_t confirmed, bool reply, struct cerr *err)
 {
 	uint8_t m[34];
 	size_t n;
 
 	if (!s->repl)
 		return cerr_set(err, true, "replication connection is closed");
-	n = repl_encode_status(m, received, confirmed, confirmed, clock_pg_now_us(), 0);
+	n = repl_encode_status(m, received, confirmed, confirmed, clock_pg_now_us(), reply ? 1 : 0);
 	if (PQputCopyData(s->repl, (const char *)m, (int)n) <= 0 || PQflush(s->repl) < 0)
 		return source_conn_error(s, "sending standby status", err);
 	return 0;

@@ -46,8 +46,9 @@ int source_start(struct source *s, struct cerr *err);
  * call), 0 when nothing arrived in time, -1 with err when the stream ended or failed. */
 int source_read(struct source *s, struct repl_msg *msg, int timeout_ms, struct cerr *err);
 
-/* Sends a standby status update: received = highest WAL end seen, flushed = applied = confirmed. */
-int source_send_status(struct source *s, lsn_t received, lsn_t confirmed, struct cerr *err);
+/* Sends a standby status update: received = highest WAL end seen, flushed = applied = confirmed; with
+ * reply, the server answers at once with a keepalive that says where it is. */
+int source_send_status(struct source *s, lsn_t received, lsn_t confirmed, bool reply, struct cerr *err);
 
 /* Ends streaming politely (CopyDone) and closes the replication connection; safe to call when closed. */
 void source_stop(struct source *s);

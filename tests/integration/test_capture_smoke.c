@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "tests/support/capturetest.h"
+#include "tests/support/pgtest.h"
 
 static void test_insert_update_delete(void **state)
 {
@@ -37,10 +38,34 @@ static void test_insert_update_delete(void **state)
 	ctest_fini(&t);
 }
 
+/* A stop confirms the end of the WAL that the server has, also WAL written just before the stop that
+ * capture was not told about yet (a table outside the publication here; other databases, checkpoints in
+ * real life): the slot holds nothing while capture is stopped. Five stops, each right after such a write. */
+static void test_stop_confirms_wal_end(void **state)
+{
+	struct ctest t;
+
+	(void)state;
+	ctest_init(&t, "CREATE TABLE users (id bigint PRIMARY KEY, name text); CREATE TABLE other (x int)",
+	           "public.users", NULL, NULL);
+	for (int i = 0; i < 5; i++) {
+		char *lsn;
+
+		ctest_start(&t);
+		pgtest_exec(t.pg, "INSERT INTO other SELECT generate_series(1, 100)");
+		lsn = ctest_wal_lsn(&t);
+		assert_int_equal(ctest_stop(&t), 0);
+		assert_true(ctest_wait_confirmed(&t, lsn, 1000));
+		free(lsn);
+	}
+	ctest_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_insert_update_delete),
+		cmocka_unit_test(test_stop_confirms_wal_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
