@@ -979,7 +979,9 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 		goto reject;
 	lsn = head.commit_lsn;
 	seq = head.seq;
-	op = head.oplen != 1 ? 0 : memchr("cudt", head.op[0], 4) ? head.op[0] : head.op[0] == 'r' ? 'u' : 0;
+	/* a snapshot read ('r') is an insert for the target: COPY where the target is empty, and an upsert
+	 * (batch.h, target.h) where the row is there already */
+	op = head.oplen != 1 ? 0 : memchr("cudt", head.op[0], 4) ? head.op[0] : head.op[0] == 'r' ? 'c' : 0;
 	if (!op) {
 		cerr_set(&derr, false, "unknown op \"%.*s\"", (int)(head.oplen > 16 ? 16 : head.oplen), head.op);
 		goto reject;

@@ -54,8 +54,8 @@ struct target_cell {
 };
 
 struct target_change {
-	/* 'u': upsert (source u, r; a source c the batch collapsed with an earlier change of its row);
-	 * 'c': a source insert that is the batch's only change of its row up to then (the target should not
+	/* 'u': upsert (source u; a source c or r the batch collapsed with an earlier change of its row);
+	 * 'c': a source insert or snapshot read that is the batch's first change of its row (the target should not
 	 * hold the row yet; an engine may insert it without a conflict check if it upserts when one is
 	 * there after all: a snapshot row, a row reconcile repaired); 'd': delete by key */
 	char op;

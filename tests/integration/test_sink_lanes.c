@@ -5,7 +5,7 @@
  * (inserted, updated twice, some deleted) so that the order within a key matters. A prefetch of 1 KB
  * (queued.max.messages.kbytes) keeps librdkafka's queue full in a backlog, so that the sink's wake of a
  * stalled fetcher (a seek back to the message after the last one taken: docs/sinks.md) runs many times
- * under the same exact checks. */
+ * under the same exact checks. Also: the rows of an initial snapshot go into a PostgreSQL target with COPY. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -143,10 +143,47 @@ static void test_lanes(void **state)
 	stest_fini(&t);
 }
 
+/* Rows of an initial snapshot go into a PostgreSQL target with COPY (they are inserts: docs/sinks.md; a row
+ * the target holds already is handled as test_target_pg's test_inserts shows); changes streamed after the
+ * snapshot follow. A trigger on the target table records which statement wrote each row: all but short
+ * runs (under 32 rows, upserted) go in with COPY. */
+static void test_snapshot_rows_copied(void **state)
+{
+	static const char *const yaml = "sinks:\n"
+	                                "  - name: snap_pg\n"
+	                                "    type: postgres\n"
+	                                "    dsn: \"${PG_TARGET_DSN}\"\n"
+	                                "    create_tables: true\n"
+	                                "    mappings:\n"
+	                                "      - source: public.snap\n";
+	struct stest t;
+
+	(void)state;
+	stest_init(&t, "CREATE TABLE snap (id bigint PRIMARY KEY, v text);"
+	               " INSERT INTO snap SELECT g, 'v' || g FROM generate_series(1, 2000) g",
+	           "public.snap", yaml);
+	ctest_config_replace(&t.c, "snapshot: never", "snapshot: initial");
+	pgtest_exec(t.pg, "CREATE TABLE snap (id bigint PRIMARY KEY, v text);"
+	                  " CREATE TABLE writes (how text);"
+	                  " CREATE FUNCTION log_write() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+	                  " INSERT INTO writes VALUES (split_part(ltrim(current_query()), ' ', 1)); RETURN NULL; END$$;"
+	                  " CREATE TRIGGER log_write AFTER INSERT OR UPDATE ON snap FOR EACH ROW"
+	                  " EXECUTE FUNCTION log_write()");
+	stest_start_capture(&t);
+	stest_start_sink(&t, "snap_pg");
+	assert_true(stest_wait_same(&t, STEST_PG, "public.snap", "snap", NULL, WAIT_MS));
+	assert_int_equal(pgtest_value_int(t.pg, "SELECT count(*) FROM writes"), 2000);
+	assert_true(pgtest_value_int(t.pg, "SELECT count(*) FROM writes WHERE how = 'COPY'") >= 1000);
+	pgtest_exec(t.c.pg, "UPDATE snap SET v = 'new' WHERE id <= 10; DELETE FROM snap WHERE id > 1990");
+	assert_true(stest_wait_same(&t, STEST_PG, "public.snap", "snap", NULL, WAIT_MS));
+	stest_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lanes),
+		cmocka_unit_test(test_snapshot_rows_copied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
