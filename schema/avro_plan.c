@@ -430,6 +430,20 @@ static inline int plan_take(struct plan_in *in, int64_t n, const uint8_t **out, 
 	return 0;
 }
 
+/* The index of an enum symbol or union branch of t: a long in [0, t->n). */
+static int plan_index(const struct plan_node *t, struct plan_in *in, size_t *idx, struct cerr *err)
+{
+	int64_t v = 0;
+
+	if (plan_long(in, &v, err) < 0)
+		return -1;
+	if (v < 0 || (uint64_t)v >= t->n)
+		return plan_fail(in, err, t->kind == PK_ENUM ? "enum index out of range" :
+		                                               "union branch index out of range");
+	*idx = (size_t)v;
+	return 0;
+}
+
 static json_t *plan_oom(struct cerr *err)
 {
 	cerr_set(err, false, "out of memory");
@@ -578,6 +592,7 @@ static int plan_skip(const struct plan_node *t, struct plan_in *in, int depth, s
 {
 	const uint8_t *b = NULL;
 	int64_t v = 0;
+	size_t k = 0;
 
 	if (depth > PLAN_MAX_DEPTH)
 		return plan_fail(in, err, "value nested too deeply");
@@ -609,15 +624,11 @@ static int plan_skip(const struct plan_node *t, struct plan_in *in, int depth, s
 	case PK_FIXED:
 		return plan_take(in, t->size, &b, err);
 	case PK_ENUM:
-		if (plan_long(in, &v, err) < 0)
-			return -1;
-		return v < 0 || (uint64_t)v >= t->n ? plan_fail(in, err, "enum index out of range") : 0;
+		return plan_index(t, in, &k, err);
 	case PK_UNION:
-		if (plan_long(in, &v, err) < 0)
+		if (plan_index(t, in, &k, err) < 0)
 			return -1;
-		if (v < 0 || (uint64_t)v >= t->n)
-			return plan_fail(in, err, "union branch index out of range");
-		return plan_skip(t->kids[v], in, depth + 1, err);
+		return plan_skip(t->kids[k], in, depth + 1, err);
 	case PK_RECORD:
 		for (size_t i = 0; i < t->n; i++)
 			if (plan_skip(t->kids[i], in, depth + 1, err) < 0)
@@ -673,6 +684,7 @@ static json_t *plan_value(const struct avro_plan *pl, const struct plan_node *t,
 {
 	const uint8_t *b = NULL;
 	int64_t v = 0;
+	size_t k = 0;
 	json_t *j;
 
 	if (depth > PLAN_MAX_DEPTH)
@@ -731,19 +743,15 @@ static json_t *plan_value(const struct avro_plan *pl, const struct plan_node *t,
 			cerr_set(err, false, "avro decode: string is not valid UTF-8");
 		return j;
 	case PK_ENUM:
-		if (plan_long(in, &v, err) < 0)
+		if (plan_index(t, in, &k, err) < 0)
 			return NULL;
-		if (v < 0 || (uint64_t)v >= t->n)
-			return plan_fail(in, err, "enum index out of range"), NULL;
 		if (t->unchanged)
 			return json_incref(pl->unchanged);
-		return (j = json_stringn_nocheck(t->names[v], t->lens[v])) ? j : plan_oom(err);
+		return (j = json_stringn_nocheck(t->names[k], t->lens[k])) ? j : plan_oom(err);
 	case PK_UNION:
-		if (plan_long(in, &v, err) < 0)
+		if (plan_index(t, in, &k, err) < 0)
 			return NULL;
-		if (v < 0 || (uint64_t)v >= t->n)
-			return plan_fail(in, err, "union branch index out of range"), NULL;
-		return plan_value(pl, t->kids[v], in, depth + 1, err);
+		return plan_value(pl, t->kids[k], in, depth + 1, err);
 	case PK_RECORD:
 		return plan_record(pl, t, NULL, in, depth, err);
 	case PK_ARRAY:
@@ -794,6 +802,7 @@ static int plan_scalar(const struct plan_node *t, struct plan_in *in, int depth,
 {
 	const uint8_t *b = NULL;
 	int64_t v = 0;
+	size_t k = 0;
 
 	if (depth > PLAN_MAX_DEPTH)
 		return plan_fail(in, err, "value nested too deeply");
@@ -820,18 +829,14 @@ static int plan_scalar(const struct plan_node *t, struct plan_in *in, int depth,
 		*out = (struct avro_plan_scalar){.kind = AVRO_PLAN_STRING, .s = (const char *)b, .len = (size_t)v};
 		return 0;
 	case PK_ENUM:
-		if (plan_long(in, &v, err) < 0)
+		if (plan_index(t, in, &k, err) < 0)
 			return -1;
-		if (v < 0 || (uint64_t)v >= t->n)
-			return plan_fail(in, err, "enum index out of range");
-		*out = (struct avro_plan_scalar){.kind = AVRO_PLAN_STRING, .s = t->names[v], .len = t->lens[v]};
+		*out = (struct avro_plan_scalar){.kind = AVRO_PLAN_STRING, .s = t->names[k], .len = t->lens[k]};
 		return 0;
 	case PK_UNION:
-		if (plan_long(in, &v, err) < 0)
+		if (plan_index(t, in, &k, err) < 0)
 			return -1;
-		if (v < 0 || (uint64_t)v >= t->n)
-			return plan_fail(in, err, "union branch index out of range");
-		return plan_scalar(t->kids[v], in, depth + 1, out, err);
+		return plan_scalar(t->kids[k], in, depth + 1, out, err);
 	default:
 		return plan_fail(in, err, "a picked field is not a scalar");
 	}
