@@ -492,6 +492,16 @@ static int capture_message(struct capture *c, const uint8_t *data, size_t len, s
 	}
 }
 
+/* A keepalive: between transactions, all WAL before wal_end that concerned us was sent (an idle
+ * position). */
+static void capture_keepalive(struct capture *c, lsn_t wal_end)
+{
+	if (wal_end > c->received)
+		c->received = wal_end;
+	if (!c->txn.open)
+		progress_idle_at(c->progress, wal_end);
+}
+
 /* Streams until a stop request (returns 0), or an error (-1 with err). */
 static int capture_stream(struct capture *c, struct cerr *err)
 {
@@ -516,18 +526,17 @@ static int capture_stream(struct capture *c, struct cerr *err)
 			return -1;
 		producer_poll(c->producer, 0);
 		if (rc == 1) {
-			if (rm.wal_end > c->received)
-				c->received = rm.wal_end;
 			if (rm.kind == 'w') {
+				if (rm.wal_end > c->received)
+					c->received = rm.wal_end;
 				c->msg_lsn = rm.wal_start;
 				rc = capture_message(c, rm.payload, rm.payload_len, err);
 				if (rc < 0)
 					return -1;
 				if (rc > 0)
 					return 0;
-			} else if (!c->txn.open) {
-				/* keepalive between transactions: all WAL before wal_end that concerned us was sent */
-				progress_idle_at(c->progress, rm.wal_end);
+			} else {
+				capture_keepalive(c, rm.wal_end);
 			}
 		}
 		if (capture_status(c, rc == 1 && rm.kind == 'k' && rm.reply_requested, err) < 0)
@@ -565,9 +574,7 @@ static void capture_sync_end(struct capture *c)
 		if (rc < 0 || (rc == 1 && rm.kind != 'k'))
 			return;
 		if (rc == 1) {
-			if (rm.wal_end > c->received)
-				c->received = rm.wal_end;
-			progress_idle_at(c->progress, rm.wal_end);
+			capture_keepalive(c, rm.wal_end);
 			return;
 		}
 	}
