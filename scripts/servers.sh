@@ -66,14 +66,12 @@ stop_servers() {
 			kill -KILL -- "-$pid" 2>/dev/null || true # what is left of the group
 		fi
 	fi
-	local pgdir ctl
-	for pgdir in "$dir/pg" "$dir"/pg_*; do # pg_NAME: a second server (start_postgres NAME)
+	local pgdir
+	for pgdir in "$dir/pg" "$dir"/pg_*; do # pg_NAME: a further server (start_postgres pg_NAME)
 		[[ -s $pgdir/data/postmaster.pid ]] || continue
-		ctl=$pgdir/pgctl
-		[[ $pgdir == "$dir/pg" ]] && ctl=$dir/pgctl
 		pid=$(head -n 1 "$pgdir/data/postmaster.pid")
 		if proc_has "$pid" cmdline "$dir/"; then
-			"$ctl" stop immediate >>"$pgdir/pgctl.log" 2>&1 || kill -KILL "$pid" 2>/dev/null || true
+			"$pgdir/pgctl" stop immediate >>"$pgdir/pgctl.log" 2>&1 || kill -KILL "$pid" 2>/dev/null || true
 			wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
 		fi
 	done
@@ -141,14 +139,13 @@ free_ports() {
 		exit 1' "$1"
 }
 
-# start_postgres [pg_NAME]: initdb (as postgres) and start on a free port ($pg_port). Writes $rundir/pgctl,
-# the one way to start and stop this server (tests use it too, through tests/support/pgtest.c). With a
-# name, a further server in $rundir/pg_NAME, with its pgctl in there.
+# start_postgres [pg_NAME]: initdb (as postgres) and start on a free port ($pg_port), in $rundir/pg (or
+# $rundir/pg_NAME for a further server). Writes pgctl in that directory, the one way to start and stop the
+# server; $rundir/pgctl links to the first server's (tests use it, through tests/support/pgtest.c).
 start_postgres() {
 	local name=${1:-pg} opts
-	local dir=$rundir/$name ctl=$rundir/pgctl
+	local dir=$rundir/$name ctl=$rundir/$name/pgctl
 	[[ $name == pg || $name == pg_?* ]] || die "start_postgres: a further server's name starts with pg_ (stop_servers finds it so)"
-	[[ $name == pg ]] || ctl=$dir/pgctl
 	as_pg=()
 	mkdir "$dir"
 	if ((EUID == 0)); then # initdb refuses root
@@ -176,6 +173,7 @@ exec "${as_pg[@]}" "$pg_ctl" -D "$data" "${args[@]}"
 EOF
 		} >"$ctl"
 		chmod 755 "$ctl"
+		[[ $name != pg ]] || ln -sfn "$ctl" "$rundir/pgctl"
 		"$ctl" start >>"$dir/pgctl.log" 2>&1 && return 0
 		grep -q 'Address already in use' "$dir/postgres.log" 2>/dev/null || break
 		say "PostgreSQL port $pg_port was taken meanwhile; trying another"
