@@ -13,6 +13,7 @@
 #   CLEAVE_TEST_KAFKA_BROKERS_REAL    a real broker (host:port,...): no mock; fault-injection tests skip
 #   CLEAVE_TEST_BUILD_TARGETS         build only these targets (default: all), e.g. "test_harness"
 #   CLEAVE_KEEP_RUNDIR=1              keep the run directory (logs, data dirs) after the run
+#   CLEAVE_TEST_KAFKA_DEBUG=eos,msg   capture tests: capture logs these librdkafka debug contexts
 #   CLEAVE_TEST_BUILD_DIR             build directory (default build-test/)
 set -euo pipefail
 

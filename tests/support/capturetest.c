@@ -45,6 +45,7 @@ int ctest_teardown(void **state)
 void ctest_init(struct ctest *t, const char *setup_sql, const char *tables, const char *extra_source_yaml,
                 const char *extra_kafka_props)
 {
+	const char *kafka_debug; /* librdkafka's debug contexts for capture, e.g. "eos,msg" */
 	FILE *f;
 
 	memset(t, 0, sizeof *t);
@@ -56,6 +57,7 @@ void ctest_init(struct ctest *t, const char *setup_sql, const char *tables, cons
 	t->slot = testenv_unique("slot");
 	t->publication = testenv_unique("pub");
 	t->config_path = testenv_fmt("%s/%s.yaml", testenv_rundir(), t->prefix);
+	kafka_debug = testenv_get_opt("CLEAVE_TEST_KAFKA_DEBUG");
 	f = fopen(t->config_path, "w");
 	if (!f)
 		fail_msg("cannot write %s", t->config_path);
@@ -73,11 +75,12 @@ void ctest_init(struct ctest *t, const char *setup_sql, const char *tables, cons
 	        "  topic_prefix: %s\n"
 	        "  properties:\n"
 	        "    linger.ms: 5\n"
-	        "%s"
+	        "%s%s"
 	        "log:\n"
-	        "  level: info\n",
+	        "  level: %s\n",
 	        pgtest_dsn(t->db), t->slot, t->publication, tables, extra_source_yaml ? extra_source_yaml : "",
-	        testenv_get("CLEAVE_TEST_KAFKA_BROKERS"), t->prefix, extra_kafka_props ? extra_kafka_props : "");
+	        testenv_get("CLEAVE_TEST_KAFKA_BROKERS"), t->prefix, extra_kafka_props ? extra_kafka_props : "",
+	        kafka_debug ? testenv_fmt("    debug: \"%s\"\n", kafka_debug) : "", kafka_debug ? "debug" : "info");
 	fclose(f);
 }
 
