@@ -53,6 +53,7 @@ struct sink_part {
 	int64_t p_offset, p_lsn, p_seq;
 	/* a truncate barrier this partition reached, waiting until it is done (by any process of the sink) */
 	bool at_barrier;
+	bool paused; /* not fetched while at the barrier (sink_part_fetch) */
 	int64_t b_lsn, b_seq, b_offset;
 	rd_kafka_message_t **stash; /* messages after the barrier, in order */
 	size_t nstash, capstash;
@@ -799,6 +800,29 @@ static int sink_topic_partitions(struct sink *s, const char *topic, struct cerr 
 	return n;
 }
 
+/* Stops or restarts fetching partition p. A partition waiting at a truncate is paused so that what it
+ * holds back stays small however long the wait: pausing makes librdkafka drop what it prefetched for p and
+ * fetch again, on resume, from right after the last message polled (the stash's last). */
+static void sink_part_fetch(struct sink *s, struct sink_part *p, bool fetch)
+{
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t e;
+
+	if (p->paused != fetch)
+		return;
+	l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+	e = fetch ? rd_kafka_resume_partitions(s->consumer, l) : rd_kafka_pause_partitions(s->consumer, l);
+	if (!e)
+		e = l->elems[0].err;
+	if (e) /* not paused: the stash grows meanwhile, nothing is lost */
+		log_warn(s->ctx, "%s [%" PRId32 "]: %s fetching: %s", p->topic, p->partition, fetch ? "resuming" : "pausing",
+		         rd_kafka_err2str(e));
+	else
+		p->paused = !fetch;
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* The barrier (topic, lsn, seq) is done: every partition of this process waiting at it goes on with the
  * messages it held back. */
 static int sink_barrier_release(struct sink *s, const char *topic, int64_t lsn, int64_t seq, struct cerr *err)
@@ -813,6 +837,9 @@ static int sink_barrier_release(struct sink *s, const char *topic, int64_t lsn, 
 		q->at_barrier = false;
 		q->stash = NULL;
 		q->nstash = q->capstash = 0;
+		sink_part_fetch(s, q, true);
+		log_info(s->ctx, "%s [%" PRId32 "] goes on after the truncate (%zu messages were held back)", q->topic,
+		         q->partition, n);
 		for (size_t k = 0; k < n; k++)
 			if (sink_take(s, stash[k], err) < 0) {
 				for (size_t r = k + 1; r < n; r++)
@@ -874,6 +901,7 @@ static int sink_barrier(struct sink *s, struct sink_part *p, rd_kafka_message_t 
 	if (!done && arrived < nparts) {
 		log_info(s->ctx, "%s [%" PRId32 "] reached a truncate of table %s (%d of %d partitions there)", p->topic,
 		         p->partition, mp->table.name, arrived, nparts);
+		sink_part_fetch(s, p, false);
 		return 0;
 	}
 	if (!done)
@@ -952,6 +980,8 @@ static int sink_take(struct sink *s, rd_kafka_message_t *m, struct cerr *err)
 		return 0;
 	}
 	if (p->at_barrier) {
+		/* the barrier was found pending at assignment: paused at its first message */
+		sink_part_fetch(s, p, false);
 		if (p->nstash == p->capstash) {
 			size_t nc = p->capstash ? p->capstash * 2 : 64;
 			rd_kafka_message_t **ns = realloc(p->stash, nc * sizeof *ns);
@@ -1095,6 +1125,7 @@ static void sink_wake_fetcher(struct sink *s, int64_t now)
 static void sink_forget_parts(struct sink *s)
 {
 	for (size_t i = 0; i < s->nparts; i++) {
+		sink_part_fetch(s, &s->parts[i], true); /* the pause would outlive the assignment */
 		for (size_t k = 0; k < s->parts[i].nstash; k++)
 			rd_kafka_message_destroy(s->parts[i].stash[k]);
 		free(s->parts[i].stash);
