@@ -810,12 +810,18 @@ static void sink_part_fetch(struct sink *s, struct sink_part *p, bool fetch)
 
 	if (p->paused != fetch)
 		return;
+	if (!s->consumer) { /* gone: nothing to resume */
+		p->paused = false;
+		return;
+	}
 	l = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
 	e = fetch ? rd_kafka_resume_partitions(s->consumer, l) : rd_kafka_pause_partitions(s->consumer, l);
 	if (!e)
 		e = l->elems[0].err;
-	if (e) /* not paused: the stash grows meanwhile, nothing is lost */
+	/* not paused: the stash grows meanwhile, nothing is lost; not resumed (librdkafka's only error: the
+	 * partition is unknown to it): p stays marked, and sink_forget_parts tries again at the revoke */
+	if (e)
 		log_warn(s->ctx, "%s [%" PRId32 "]: %s fetching: %s", p->topic, p->partition, fetch ? "resuming" : "pausing",
 		         rd_kafka_err2str(e));
 	else
@@ -1420,6 +1426,7 @@ cleanup:
 	if (s.consumer) {
 		rd_kafka_consumer_close(s.consumer);
 		rd_kafka_destroy(s.consumer);
+		s.consumer = NULL; /* sink_forget_parts below must not resume partitions of it */
 	}
 	if (s.dlq)
 		rd_kafka_destroy(s.dlq);

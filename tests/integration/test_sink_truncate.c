@@ -155,9 +155,11 @@ static void test_truncate_paused_while_waiting(void **state)
 
 	/* every partition that waited held back at most the one message it was polled with (0 when it
 	 * paused at the truncate itself, 1 when it found the truncate pending after a rebalance) */
-	lines = held_back(a, &max) + held_back(b, &max);
-	print_message("%d partitions waited at the truncate; the most held back: %zu messages\n", lines, max);
-	assert_true(lines >= 1);
+	lines = held_back(a, &max);
+	held_back(b, &max);
+	print_message("%d partitions of the running process went on after the truncate; the most any partition"
+	              " held back: %zu messages\n", lines, max);
+	assert_true(lines >= 2); /* its own two, released by the other process (or by itself after a rebalance) */
 	assert_true(max <= 1);
 	proc_stop(b, WAIT_MS);
 	proc_free(b);
