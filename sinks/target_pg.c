@@ -20,7 +20,9 @@
  * to the assignment, which rejects a too-long value where an explicit cast would silently cut it.
  *
  * Inserts ('c', target.h) in runs of TPG_COPY_MIN or more go in with COPY instead, inside a savepoint that
- * turns a failed COPY into the same run upserted (tpg_copy_run).
+ * turns a failed COPY into the same run upserted (tpg_copy_run); not into a table that row-level security
+ * applies to for the sink's user (COPY FROM refuses it). A table with rules on writes is refused: rules
+ * would rewrite the upserts and deletes, and ON CONFLICT refuses INSERT and UPDATE rules.
  *
  * Rows of one INSERT share the set of TARGET_UNCHANGED columns (those are left out of the SET list and
  * inserted as NULL), so a run of upserts is cut where that set changes. PostgreSQL refuses to upsert one
@@ -83,6 +85,7 @@ struct tpg_table {
 	int nkeys;
 	int *keys;     /* indexes of the key columns, in the mapping's order */
 	int copy_pause; /* runs of inserts still to upsert instead of COPY (see TPG_COPY_PAUSE) */
+	bool no_copy;   /* row-level security applies to this user: COPY FROM would be refused */
 };
 
 /* A key seen in the current run of upserts: bytes in tpg.keys at [off, off + len). */
@@ -454,7 +457,12 @@ static PGresult *tpg_describe(struct tpg *s, const char *qname, struct cerr *err
 	        " coalesce(a.attnum = ANY (i.indkey), false), i.indexrelid IS NOT NULL, a.attgenerated <> '',"
 	        /* upserts read the key and EXCLUDED columns, deletes the key: all four privileges */
 	        " has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'INSERT') AND"
-	        " has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE'), current_user"
+	        " has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE'), current_user,"
+	        /* policies filter this user's writes; COPY FROM refuses such a table */
+	        " row_security_active(c.oid),"
+	        /* rules rewrite writes, and ON CONFLICT refuses a table with INSERT or UPDATE rules */
+	        " (SELECT string_agg(quote_ident(r.rulename), ', ' ORDER BY r.rulename) FROM pg_rewrite r"
+	        "  WHERE r.ev_class = c.oid AND r.ev_type IN ('2', '3', '4'))"
 	        " FROM pg_class c"
 	        " LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
 	        " LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary"
@@ -474,6 +482,8 @@ enum {
 	TPG_D_GENERATED,
 	TPG_D_PRIVILEGED,
 	TPG_D_USER,
+	TPG_D_RLS,
+	TPG_D_RULES,
 };
 
 /* The description row of column `name`, or -1. */
@@ -517,6 +527,13 @@ static int tpg_check(struct tpg *s, const struct target_table *tbl, const char *
 	buf_init(&b, 0);
 	if (strcmp(relkind, "r") != 0 && strcmp(relkind, "p") != 0) {
 		cerr_set(err, false, "target %s is not a table (relkind %s); map to a table", tbl->name, relkind);
+		goto cleanup;
+	}
+	if (!PQgetisnull(res, 0, TPG_D_RULES)) {
+		cerr_set(err, false,
+		         "target table %s has rules on writes (%s), which would rewrite what cleave writes (and"
+		         " INSERT ... ON CONFLICT refuses a table with INSERT or UPDATE rules); drop them or map to"
+		         " another table", tbl->name, PQgetvalue(res, 0, TPG_D_RULES));
 		goto cleanup;
 	}
 	if (strcmp(PQgetvalue(res, 0, TPG_D_PRIVILEGED), "t") != 0) {
@@ -712,6 +729,7 @@ static int tpg_remember(struct tpg *s, const struct target_table *tbl, char *qna
 	if (!t.name || !t.cnames || !t.qcols || !t.casts || !t.keys || !t.iskey)
 		goto oom;
 	t.ncols = tbl->ncols; /* from here tpg_table_free frees the per-column strings */
+	t.no_copy = strcmp(PQgetvalue(res, 0, TPG_D_RLS), "t") == 0;
 	for (int i = 0; i < tbl->ncols; i++) {
 		int r = tpg_find_col(res, tbl->cols[i].name);
 
@@ -1454,11 +1472,12 @@ static int tpg_copy_run(struct tpg *s, struct tpg_table *t, const struct target_
 	return tpg_upsert_run(s, t, tbl, ch, n, err);
 }
 
-/* Whether a run of ins inserts of t goes in with COPY: long enough, not paused after a failed COPY (a
- * long run that is not copied counts the pause down), and not past TPG_COPY_MAX_TX. Asked once per run. */
+/* Whether a run of ins inserts of t goes in with COPY: long enough, a table COPY may write, not paused
+ * after a failed COPY (a long run that is not copied counts the pause down), and not past TPG_COPY_MAX_TX.
+ * Asked once per run. */
 static bool tpg_copy_due(struct tpg *s, struct tpg_table *t, size_t ins)
 {
-	if (ins < TPG_COPY_MIN)
+	if (ins < TPG_COPY_MIN || t->no_copy)
 		return false;
 	if (t->copy_pause > 0) {
 		t->copy_pause--;

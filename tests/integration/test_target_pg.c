@@ -518,6 +518,13 @@ static void test_incompatible_tables(void **state)
 	tbl.name = "m_view";
 	check_error(f, target_prepare_table(f->t, &tbl, true, &f->err), false, "m_view", "not a table", NULL);
 
+	/* a rule on writes: upserts would fail (INSERT or UPDATE rules) or be rewritten */
+	pgtest_exec(f->c, "CREATE TABLE m_rule (id bigint PRIMARY KEY, name text, amount numeric(12,2));"
+	                  " CREATE RULE keep_rows AS ON DELETE TO m_rule DO INSTEAD NOTHING");
+	tbl.name = "m_rule";
+	check_error(f, target_prepare_table(f->t, &tbl, true, &f->err), false, "m_rule", "rules on writes (keep_rows)",
+	            "drop them", NULL);
+
 	/* a user who may not write the table */
 	{
 		const char *role = testenv_unique("tpg_role");
@@ -537,7 +544,7 @@ static void test_incompatible_tables(void **state)
 	}
 
 	/* nothing was created or changed */
-	check_value(f->c, "7", "SELECT count(*) FROM pg_class WHERE relname LIKE 'm\\_%' AND relkind IN ('r', 'v')");
+	check_value(f->c, "8", "SELECT count(*) FROM pg_class WHERE relname LIKE 'm\\_%' AND relkind IN ('r', 'v')");
 	check_value(f->c, "amount numeric(5,2)",
 	             "SELECT attname || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute"
 	             " WHERE attrelid = 'm_narrow'::regclass AND attname = 'amount'");
@@ -711,6 +718,77 @@ static void test_inserts(void **state)
 	check_error(f, target_apply(f->t, &tbl, ch, 40, &f->err), false, "table kv, column n, key ('305')", NULL);
 	target_rollback(f->t);
 	check_value(f->c, "0", "SELECT count(*) FROM kv WHERE id >= 300");
+}
+
+/* The server's log from byte `from` on (malloc'ed): the test server's postgres.log sits beside its data
+ * directory (scripts/servers.sh). */
+static char *server_log_from(long from)
+{
+	const char *log = testenv_fmt("%s/../postgres.log", testenv_get("CLEAVE_TEST_PG_DATADIR"));
+	FILE *fp = fopen(log, "rb");
+	char *text;
+	size_t n;
+
+	if (!fp)
+		fail_msg("cannot read %s", log);
+	fseek(fp, 0, SEEK_END);
+	n = (size_t)(ftell(fp) - from);
+	fseek(fp, from, SEEK_SET);
+	text = calloc(n + 1, 1);
+	assert_non_null(text);
+	n = fread(text, 1, n, fp);
+	text[n] = '\0';
+	fclose(fp);
+	return text;
+}
+
+static long server_log_size(void)
+{
+	char *text = server_log_from(0);
+	long n = (long)strlen(text);
+
+	free(text);
+	return n;
+}
+
+/* A table row-level security applies to, for the sink's user (a policy lets it write every row): inserts
+ * are upserted, never sent with COPY (COPY FROM refuses such a table: the server's log would say so). */
+static void test_row_security(void **state)
+{
+	struct fx *f = *state;
+	struct target_table tbl = mktable(f, 0, "kv", kv_defs, 4);
+	const char *role = testenv_unique("tpg_rls");
+	struct cfg_sink user = f->sink;
+	struct target_cell cells[40][4];
+	struct target_change ch[40];
+	struct target *t2;
+	long before;
+	char *log;
+
+	OK(f, target_prepare_table(f->t, &tbl, true, &f->err));
+	log_writes(f, "kv");
+	pgtest_exec(f->c, "CREATE ROLE %s LOGIN; GRANT SELECT, INSERT, UPDATE, DELETE ON kv TO %s;"
+	                  " GRANT INSERT ON writes TO %s; ALTER TABLE kv ENABLE ROW LEVEL SECURITY;"
+	                  " CREATE POLICY every_row ON kv TO %s USING (true) WITH CHECK (true)",
+	            role, role, role, role);
+	user.dsn = (char *)testenv_fmt("%s user=%s", pgtest_dsn(f->db), role);
+	t2 = target_new(&user, &f->err);
+	assert_non_null(t2);
+	OK(f, target_connect(t2, &f->err));
+	OK(f, target_prepare_table(t2, &tbl, false, &f->err));
+	mkinserts(f, ch, cells, 40, 1);
+	before = server_log_size();
+	OK(f, target_begin(t2, &f->err));
+	OK(f, target_apply(t2, &tbl, ch, 40, &f->err));
+	OK(f, target_commit(t2, &f->err));
+	target_free(t2);
+	check_value(f->c, "40|820", "SELECT concat_ws('|', count(*), sum(n)) FROM kv");
+	check_value(f->c, "INSERT INSERT:40", writes_sql);
+	log = server_log_from(before);
+	if (strstr(log, "row-level security"))
+		fail_msg("the sink tried COPY into a table with row-level security:\n%s", log);
+	free(log);
+	pgtest_exec(f->c, "DROP OWNED BY %s; DROP ROLE %s", role, role);
 }
 
 /* At most 32 COPY runs (savepoints) in one transaction: 34 runs of 32 inserts, an upsert after each, go
@@ -1089,6 +1167,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_all_types, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_upsert_all_types, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_all_types, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_row_security, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_existing_table, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_incompatible_tables, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_unchanged, fx_setup, fx_teardown),
